@@ -1,0 +1,69 @@
+import type { TenantConfig } from '../config/index.js';
+
+export type LaunchVersion = 1 | 4;
+
+/** The signed parameters of a launch, by version (URL-decoded). */
+export const SIGNED_PARAMS = {
+  1: ['xcompanydomain', 'xuserid', 'itemurl', 'nonce', 'signature'],
+  4: [
+    'company_domain',
+    'logged_in_user_id',
+    'report_owner_user_id',
+    'report_owner_employee_id',
+    'item_url',
+    'nonce',
+    'signature',
+  ],
+} as const;
+
+/** v4 parameters that the signature does not cover: untrusted, validated before use. */
+export const V4_UNSIGNED_PARAMS = [
+  'source',
+  'custom_field_launched_from',
+  'expense_ids',
+  'is_mobile',
+  'client_auth_code',
+  'language_code',
+] as const;
+
+/** A launch whose signature and nonce were verified. Unsigned values are still raw here. */
+export interface VerifiedLaunch {
+  version: LaunchVersion;
+  tenant: TenantConfig;
+  companyDomain: string;
+  /** v1 xuserid (login id) or v4 logged_in_user_id. */
+  userId: string;
+  reportOwnerUserId: string | null;
+  reportOwnerEmployeeId: string | null;
+  itemUrl: string;
+  nonce: string;
+  /** v4 only: the unsigned parameters as received (absent ones missing). */
+  unsigned: Partial<Record<(typeof V4_UNSIGNED_PARAMS)[number], string>>;
+}
+
+/** Server-side state of one popup, behind the launch cookie. */
+export interface LaunchSession {
+  id: string;
+  /** sha256 hex of the cookie secret; the cookie proves the browser that launched. */
+  cookieHash: string;
+  csrfToken: string;
+  createdAt: number;
+  expiresAt: number;
+  version: LaunchVersion;
+  tenantId: string;
+  companyDomain: string;
+  userId: string;
+  reportOwnerUserId: string | null;
+  reportOwnerEmployeeId: string | null;
+  /** The validated, parsed item (serialisable ItemRef). */
+  item: import('../concur/concur.types.js').ItemRef;
+  /** The field the tenant's rules allow: v3 CustomN/OrgUnitN or v4 customN/orgUnitN. */
+  field: string;
+  isMobile: boolean;
+  languageCode: string;
+  expenseIds: string[];
+  /** Last value read from Concur for the field (what the page showed), for the audit's old value. */
+  lastReadValue?: string | null;
+  /** Set once the field was written. */
+  done?: { value: string; at: number };
+}

@@ -1,0 +1,70 @@
+/** What the rest of the connector knows of a Concur item and of Concur's failures. */
+
+export type ItemLevel = 'HEADER' | 'ENTRY' | 'ALLOCATION';
+
+/** An item_url that parsed as a known Concur item on an allow-listed origin. */
+export interface ItemRef {
+  /** 'v3': Expense Entries v3 (v1 launches); 'v4': Expense Reports v4. */
+  api: 'v3' | 'v4';
+  level: ItemLevel;
+  /** Absolute URL to GET and to PUT/PATCH, rebuilt from the parsed parts (never the raw input). */
+  url: string;
+  /** e.g. https://us.api.concursolutions.com */
+  origin: string;
+  /** v3: the entry id. */
+  entryId?: string;
+  /** v4 parts. */
+  userId?: string;
+  context?: 'TRAVELER' | 'PROXY';
+  reportId?: string;
+  expenseId?: string;
+  allocationId?: string;
+}
+
+/** An allow-listed place a token may go: origin plus the path prefix Concur's API lives under ('' for Concur). */
+export interface AllowedOrigin {
+  origin: string;
+  pathPrefix: string;
+}
+
+/** The item as the session page shows it. */
+export interface ItemView {
+  level: ItemLevel;
+  /** Expense type name (entry, allocation's expense) or report name (header). */
+  title: string | null;
+  amount: number | null;
+  currency: string | null;
+  /** ISO date (YYYY-MM-DD). */
+  date: string | null;
+  /** The current value of the field the connector will write; null when empty. */
+  fieldValue: string | null;
+}
+
+export type ConcurErrorKind =
+  /** 429, 5xx, timeout, connection failure: worth a Retry later. */
+  | 'unavailable'
+  /** Concur answered 4xx (not 429): the request itself was refused. */
+  | 'rejected'
+  /** No token could be had (bad client credentials or refresh token). */
+  | 'auth';
+
+export class ConcurError extends Error {
+  constructor(
+    readonly kind: ConcurErrorKind,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'ConcurError';
+  }
+}
+
+export class ItemUrlError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ItemUrlError';
+  }
+}
+
+/** Concur's custom field values are at most 48 characters. */
+export const MAX_FIELD_VALUE_LENGTH = 48;

@@ -1,0 +1,225 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import { parse as parseYaml } from 'yaml';
+import { AppConfig } from './config.schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  config: AppConfig;
+  warnings: string[];
+}
+
+type Env = Record<string, string | undefined>;
+type Plain = Record<string, unknown>;
+
+const PLACEHOLDER = /change[-_ ]?me|placeholder|^x+$/i;
+
+/** The folder that holds `default.yaml`: `config/` at the package root. */
+export function defaultConfigDir(): string {
+  return resolve(import.meta.dirname, '..', '..', 'config');
+}
+
+/**
+ * Reads `config/default.yaml`, lays the file named by CONNECTOR_CONFIG over it, applies the
+ * environment overrides and validates the result. Throws ConfigError listing every bad key.
+ */
+export function loadConfig(env: Env = process.env, overrides?: Plain): LoadedConfig {
+  const problems: string[] = [];
+  const baseDir = defaultConfigDir();
+  let raw = readYaml(join(baseDir, 'default.yaml'), problems);
+  let configDir = baseDir;
+  const extra = env.CONNECTOR_CONFIG;
+  if (extra) {
+    const path = resolve(extra);
+    if (!existsSync(path)) {
+      problems.push(`CONNECTOR_CONFIG: file ${path} does not exist`);
+    } else {
+      raw = deepMerge(raw, readYaml(path, problems));
+      configDir = dirname(path);
+    }
+  }
+  if (overrides) raw = deepMerge(raw, overrides);
+  applyEnv(raw, env, problems);
+  if (problems.length) throw new ConfigError(problems);
+  return validateConfig(raw, configDir, env);
+}
+
+/** Validates an already merged plain object (used by the loader, `check-config` and tests). */
+export function validateConfig(raw: Plain, configDir: string, env: Env = process.env): LoadedConfig {
+  const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
+  config.configDir = configDir;
+  const problems = flatten(validateSync(config, { whitelist: true, forbidNonWhitelisted: true }));
+  const warnings: string[] = [];
+  if (problems.length === 0) crossCheck(config, env, problems, warnings);
+  if (problems.length) throw new ConfigError(problems);
+  return { config, warnings };
+}
+
+function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: string[]): void {
+  const production = env.NODE_ENV === 'production';
+  if (config.sandbox.enabled && production) {
+    problems.push('sandbox.enabled: the sandbox must be off when NODE_ENV=production');
+  }
+  if (config.paths.v1Launch === config.paths.v4Launch) {
+    problems.push('paths: v1Launch and v4Launch must differ');
+  }
+  const ids = new Set<string>();
+  const domains = new Map<string, string>();
+  config.tenants.forEach((tenant, i) => {
+    const at = `tenants[${i}]`;
+    if (ids.has(tenant.id)) problems.push(`${at}.id: "${tenant.id}" is used by another tenant`);
+    ids.add(tenant.id);
+    for (const domain of tenant.companyDomains) {
+      const key = domain.toLowerCase();
+      const other = domains.get(key);
+      if (other) problems.push(`${at}.companyDomains: "${domain}" already belongs to tenant "${other}"`);
+      domains.set(key, tenant.id);
+    }
+    if (tenant.launch.versions.includes(1) && !tenant.fields.v1) {
+      problems.push(`${at}.fields.v1.field: required when launch.versions includes 1`);
+    }
+    const v4 = tenant.fields.v4;
+    if (tenant.launch.versions.includes(4) && v4.header.length + v4.entry.length + v4.allocation.length === 0) {
+      problems.push(`${at}.fields.v4: list at least one writable field id when launch.versions includes 4`);
+    }
+    if (tenant.oauth.baseUrl === 'sandbox' && !config.sandbox.enabled) {
+      problems.push(`${at}.oauth.baseUrl: "sandbox" needs sandbox.enabled: true`);
+    }
+    if (production && tenant.oauth.baseUrl !== 'sandbox' && !tenant.oauth.baseUrl.startsWith('https://')) {
+      problems.push(`${at}.oauth.baseUrl: must be https:// in production`);
+    }
+    const { username, password } = tenant.connector;
+    if (username.length < 10 || username.length > 50 || password.length < 10 || password.length > 50) {
+      warnings.push(
+        `${at}.connector: Concur now requires username and password of 10 to 50 characters; older registrations may be shorter`,
+      );
+    }
+    if (production) {
+      const secrets: Array<[string, string]> = [
+        ['connector.password', password],
+        ['oauth.clientSecret', tenant.oauth.clientSecret],
+        ['oauth.refreshToken', tenant.oauth.refreshToken],
+      ];
+      for (const [key, value] of secrets) {
+        if (PLACEHOLDER.test(value)) problems.push(`${at}.${key}: a placeholder value is refused in production`);
+      }
+    }
+    const lookupPath = resolve(config.configDir, tenant.lookup.file);
+    if (!existsSync(lookupPath)) problems.push(`${at}.lookup.file: ${lookupPath} does not exist`);
+  });
+  const key = config.security.encryptionKey;
+  if (key !== undefined && Buffer.from(key, 'base64').length !== 32) {
+    problems.push('security.encryptionKey: must be base64 of exactly 32 bytes (openssl rand -base64 32)');
+  }
+  if (production && key === undefined) {
+    problems.push('security.encryptionKey: required in production (env CONNECTOR_ENCRYPTION_KEY)');
+  }
+}
+
+function readYaml(path: string, problems: string[]): Plain {
+  try {
+    const value: unknown = parseYaml(readFileSync(path, 'utf8'));
+    if (value === null || value === undefined) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      problems.push(`${path}: the top level must be a mapping of keys`);
+      return {};
+    }
+    return value as Plain;
+  } catch (error) {
+    problems.push(`${path}: ${(error as Error).message.split('\n')[0]}`);
+    return {};
+  }
+}
+
+/** Objects merge key by key; arrays and scalars of the overlay replace the base. */
+export function deepMerge(base: Plain, overlay: Plain): Plain {
+  const out: Plain = { ...base };
+  for (const [key, value] of Object.entries(overlay)) {
+    const current = out[key];
+    out[key] = isPlain(current) && isPlain(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+function isPlain(value: unknown): value is Plain {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Reads VAR, or the file named by VAR_FILE (Kubernetes secrets mounted as files). */
+function envValue(env: Env, name: string, problems: string[]): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch {
+      problems.push(`${name}_FILE: cannot read ${file}`);
+      return undefined;
+    }
+  }
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function set(raw: Plain, path: string[], value: unknown): void {
+  let node = raw;
+  for (const key of path.slice(0, -1)) {
+    if (!isPlain(node[key])) node[key] = {};
+    node = node[key] as Plain;
+  }
+  node[path[path.length - 1]] = value;
+}
+
+/** Environment variable prefix of a tenant's secrets: TENANT_<ID>_ with the id upper-cased, '-' as '_'. */
+export function tenantEnvPrefix(id: string): string {
+  return `TENANT_${id.toUpperCase().replace(/-/g, '_')}_`;
+}
+
+const TENANT_SECRETS: Array<[string, string[]]> = [
+  ['CONNECTOR_USERNAME', ['connector', 'username']],
+  ['CONNECTOR_PASSWORD', ['connector', 'password']],
+  ['OAUTH_CLIENT_ID', ['oauth', 'clientId']],
+  ['OAUTH_CLIENT_SECRET', ['oauth', 'clientSecret']],
+  ['OAUTH_REFRESH_TOKEN', ['oauth', 'refreshToken']],
+];
+
+function applyEnv(raw: Plain, env: Env, problems: string[]): void {
+  const port = envValue(env, 'PORT', problems);
+  if (port !== undefined) set(raw, ['server', 'port'], /^\d+$/.test(port) ? Number(port) : port);
+  const key = envValue(env, 'CONNECTOR_ENCRYPTION_KEY', problems);
+  if (key !== undefined) set(raw, ['security', 'encryptionKey'], key);
+  const dataDir = envValue(env, 'CONNECTOR_DATA_DIR', problems);
+  if (dataDir !== undefined) set(raw, ['storage', 'dataDir'], dataDir);
+  const sandbox = envValue(env, 'CONNECTOR_SANDBOX', problems);
+  if (sandbox !== undefined) set(raw, ['sandbox', 'enabled'], sandbox === 'true' ? true : sandbox === 'false' ? false : sandbox);
+  const tenants = Array.isArray(raw.tenants) ? raw.tenants : [];
+  for (const tenant of tenants) {
+    if (!isPlain(tenant) || typeof tenant.id !== 'string') continue;
+    const prefix = tenantEnvPrefix(tenant.id);
+    for (const [suffix, path] of TENANT_SECRETS) {
+      const value = envValue(env, prefix + suffix, problems);
+      if (value !== undefined) set(tenant, path, value);
+    }
+  }
+}
+
+function flatten(errors: ValidationError[], parent = ''): string[] {
+  const out: string[] = [];
+  for (const error of errors) {
+    const path = parent ? (/^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`) : error.property;
+    if (error.constraints) {
+      for (const message of Object.values(error.constraints)) {
+        out.push(`${path}: ${message.replace(/^property \S+ /, '').replace(`${error.property} `, '')}`);
+      }
+    }
+    if (error.children?.length) out.push(...flatten(error.children, path));
+  }
+  return out;
+}

@@ -1,0 +1,50 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** Tables of the connector's SQL store. Shared by SQLite now and PostgreSQL later. */
+
+export interface AuditEventTable {
+  /** Position in the hash chain, 1-based, gap-free. */
+  seq: number;
+  id: string;
+  /** ISO-8601 UTC with milliseconds. */
+  occurred_at: string;
+  event_type: string;
+  outcome: string;
+  tenant_id: string | null;
+  company_domain: string | null;
+  acting_user: string | null;
+  report_owner: string | null;
+  item_url: string | null;
+  /** Links the events of one launch (the launch session id). */
+  launch_id: string | null;
+  field: string | null;
+  old_value: string | null;
+  new_value: string | null;
+  reason: string | null;
+  correlation_id: string | null;
+  client_ip: string | null;
+  user_agent: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface OAuthTokenTable {
+  tenant_id: string;
+  /** AES-256-GCM: base64(iv || tag || ciphertext). */
+  refresh_token_enc: string;
+  /** sha256 hex of the configured refresh token this one descends from; a new configured token wins. */
+  seed_hash: string;
+  updated_at: string;
+}
+
+export interface SchemaMigrationTable {
+  name: string;
+  applied_at: ColumnType<string, string, never>;
+}
+
+export interface Database {
+  audit_events: AuditEventTable;
+  oauth_tokens: OAuthTokenTable;
+}
+
+export type { Generated };
