@@ -55,7 +55,7 @@ export function macMatches(expected: Buffer, received: Buffer): boolean {
 }
 
 /**
- * A complete signed launch query (what Concur would send), with a fresh nonce unless given.
+ * A complete signed launch query string (what Concur would send, %-encoded), with a fresh nonce unless given.
  * Used by the sandbox, the CLI and tests.
  */
 export function buildSignedQuery(
@@ -64,8 +64,10 @@ export function buildSignedQuery(
   params: LaunchParams,
   username: string,
   password: string,
-): URLSearchParams {
+): string {
   const withNonce = { ...params, nonce: params.nonce ?? randomUUID() };
   const signature = signLaunchParams(version, algorithm, withNonce, username, password);
-  return new URLSearchParams({ ...withNonce, signature });
+  return Object.entries({ ...withNonce, signature })
+    .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+    .join('&');
 }
