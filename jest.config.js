@@ -6,6 +6,7 @@ const common = {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
   },
   testEnvironment: 'node',
+  setupFiles: ['reflect-metadata'],
 };
 
 export default {

@@ -62,8 +62,8 @@ export interface LaunchSession {
   isMobile: boolean;
   languageCode: string;
   expenseIds: string[];
-  /** Last value read from Concur for the field (what the page showed), for the audit's old value. */
-  lastReadValue?: string | null;
+  /** The item as last read from Concur (what the page showed); its fieldValue is the audit's old value. */
+  itemView?: import('../concur/concur.types.js').ItemView & { readAt: number };
   /** Set once the field was written. */
   done?: { value: string; at: number };
 }

@@ -20,7 +20,7 @@ export interface LoadedConfig {
 type Env = Record<string, string | undefined>;
 type Plain = Record<string, unknown>;
 
-const PLACEHOLDER = /change[-_ ]?me|placeholder|^x+$/i;
+const PLACEHOLDER = /change[-_ ]?me|placeholder|from-env|^x+$/i;
 
 /** The folder that holds `default.yaml`: `config/` at the package root. */
 export function defaultConfigDir(): string {
@@ -55,8 +55,8 @@ export function loadConfig(env: Env = process.env, overrides?: Plain): LoadedCon
 /** Validates an already merged plain object (used by the loader, `check-config` and tests). */
 export function validateConfig(raw: Plain, configDir: string, env: Env = process.env): LoadedConfig {
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
-  config.configDir = configDir;
   const problems = flatten(validateSync(config, { whitelist: true, forbidNonWhitelisted: true }));
+  config.configDir = configDir;
   const warnings: string[] = [];
   if (problems.length === 0) crossCheck(config, env, problems, warnings);
   if (problems.length) throw new ConfigError(problems);

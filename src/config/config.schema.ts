@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
   ArrayMinSize,
@@ -140,5 +141,5 @@ export class AppConfig {
   @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => TenantConfig) tenants: TenantConfig[];
 
   /** Folder that relative paths in the configuration (lookup files) are resolved against. Set by the loader. */
-  configDir: string;
+  @IsOptional() @IsString() configDir: string;
 }

@@ -1,0 +1,20 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { CalloutModule } from './callout/callout.module.js';
+import { ConfigModule, type LoadedConfig } from './config/index.js';
+import { DatabaseModule } from './database/database.module.js';
+import { SandboxModule } from './sandbox/sandbox.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(loaded: LoadedConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(loaded),
+        DatabaseModule,
+        CalloutModule,
+        ...(loaded.config.sandbox.enabled ? [SandboxModule] : []),
+      ],
+    };
+  }
+}

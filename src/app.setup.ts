@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import type { ArgumentsHost } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import cookieParser from 'cookie-parser';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import { bodyParsers } from './common/body-parsers.js';
+import { correlationMiddleware } from './common/correlation.middleware.js';
+import { GlobalExceptionFilter } from './common/global-exception.filter.js';
+import { AppConfig } from './config/index.js';
+
+/** The package root: views/, public/ and config/ live here, in development and in dist/. */
+export const PACKAGE_ROOT = resolve(import.meta.dirname, '..');
+
+const DEFAULT_LAUNCH_PATHS = { v1Launch: '/concur/form/v1.0/get', v4Launch: '/launchexternalurl/v4/form' } as const;
+
+/**
+ * Everything main.ts and the e2e tests both need on the Express app: headers, CSP nonces,
+ * correlation IDs, body parsers, views, static assets, configurable launch paths, errors.
+ * Create the app with `{ bodyParser: false }`: the parsers here report their errors properly.
+ */
+export function configureApp(app: NestExpressApplication): void {
+  const config = app.get(AppConfig);
+  const filter = new GlobalExceptionFilter();
+
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.server.trustProxy);
+  app.set('query parser', 'simple');
+  app.use(correlationMiddleware);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    res.locals.cspNonce = randomBytes(16).toString('base64');
+    if (req.secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    next();
+  });
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'none'"],
+          scriptSrc: ["'self'", (_req, res) => `'nonce-${(res as Response).locals.cspNonce}'`],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'none'"],
+        },
+      },
+      referrerPolicy: { policy: 'no-referrer' },
+      strictTransportSecurity: false,
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.use(launchPathRewrite(config));
+  const respondWithError = (err: Parameters<GlobalExceptionFilter['catch']>[0], req: Request, res: Response) =>
+    filter.catch(err, hostOf(req, res));
+  for (const parser of bodyParsers(respondWithError)) app.use(parser);
+  app.use(cookieParser());
+
+  app.useStaticAssets(join(PACKAGE_ROOT, 'public'), { prefix: '/assets/', index: false, maxAge: '1h' });
+  app.setBaseViewsDir(join(PACKAGE_ROOT, 'views'));
+  app.setViewEngine('hbs');
+  app.set('view options', { layout: 'layouts/main' });
+  app.set('view cache', true);
+  app.useGlobalFilters(filter);
+  app.enableShutdownHooks();
+}
+
+/** The launch controllers answer on Concur's default paths; a configured path is mapped onto them. */
+function launchPathRewrite(config: AppConfig) {
+  const map = new Map<string, string>();
+  const hidden = new Set<string>();
+  for (const key of ['v1Launch', 'v4Launch'] as const) {
+    if (config.paths[key] !== DEFAULT_LAUNCH_PATHS[key]) {
+      map.set(config.paths[key], DEFAULT_LAUNCH_PATHS[key]);
+      hidden.add(DEFAULT_LAUNCH_PATHS[key]);
+    }
+  }
+  return (req: Request, _res: Response, next: NextFunction) => {
+    if (map.size === 0) return next();
+    const q = req.url.indexOf('?');
+    const path = q === -1 ? req.url : req.url.slice(0, q);
+    const target = map.get(path);
+    if (target) req.url = target + (q === -1 ? '' : req.url.slice(q));
+    else if (hidden.has(path)) req.url = '/__not-a-launch-path__';
+    next();
+  };
+}
+
+function hostOf(req: Request, res: Response): ArgumentsHost {
+  const http = { getRequest: () => req, getResponse: () => res, getNext: () => undefined };
+  return {
+    switchToHttp: () => http,
+    getArgs: () => [req, res],
+    getArgByIndex: (i: number) => [req, res][i],
+    getType: () => 'http',
+    switchToRpc: () => {
+      throw new Error('not rpc');
+    },
+    switchToWs: () => {
+      throw new Error('not ws');
+    },
+  } as unknown as ArgumentsHost;
+}

@@ -1,0 +1,106 @@
+import { Injectable } from '@nestjs/common';
+import { LaunchSessionService } from '../auth/launch-session.service.js';
+import type { LaunchSession } from '../auth/launch.types.js';
+import { PageException } from '../common/page.exception.js';
+import { Tenants } from '../config/index.js';
+import { ConcurClient } from '../concur/concur.client.js';
+import { ConcurError, type ItemView } from '../concur/concur.types.js';
+import { LookupService } from '../lookup/lookup.service.js';
+import { concurErrorPage } from './concur-error-page.js';
+
+/** How long a read of the item serves further page views (searching, paging) of the same window. */
+const ITEM_FRESH_MS = 30_000;
+const PAGE_SIZE = 20;
+const LEVEL_LABELS = { HEADER: 'Report header', ENTRY: 'Expense', ALLOCATION: 'Allocation' } as const;
+
+export interface SessionPageQuery {
+  q?: unknown;
+  page?: unknown;
+}
+
+/** Builds what the session page shows: the item's context from Concur and a page of lookup results. */
+@Injectable()
+export class SessionPageService {
+  constructor(
+    private readonly tenants: Tenants,
+    private readonly concur: ConcurClient,
+    private readonly lookup: LookupService,
+    private readonly sessions: LaunchSessionService,
+  ) {}
+
+  async build(session: LaunchSession, query: SessionPageQuery, correlationId: string) {
+    const tenant = this.tenants.findById(session.tenantId);
+    if (!tenant) throw new PageException(410, { title: 'This window has expired', message: 'Close this window and click the field again in Concur.' });
+    const view = await this.itemView(session, correlationId);
+    const q = typeof query.q === 'string' ? query.q.slice(0, 100) : '';
+    const requestedPage = typeof query.page === 'string' && /^\d{1,6}$/.test(query.page) ? Math.max(1, Number(query.page)) : 1;
+    const results = await this.lookup.search(tenant, q, requestedPage, PAGE_SIZE);
+    const pages = Math.max(1, Math.ceil(results.total / PAGE_SIZE));
+    const self = `/launch/s/${session.id}`;
+    const pageUrl = (page: number) => `${self}?${new URLSearchParams({ q, page: String(page) }).toString()}`;
+    const locale = safeLocale(session.languageCode);
+    return {
+      pageTitle: 'Choose a value',
+      lang: locale.split('-')[0],
+      isMobile: session.isMobile,
+      selectUrl: `${self}/select`,
+      searchUrl: self,
+      csrf: session.csrfToken,
+      fieldName: session.field,
+      item: {
+        levelLabel: LEVEL_LABELS[view.level],
+        title: view.title,
+        amount: formatAmount(view.amount, view.currency, locale),
+        date: formatDate(view.date, locale),
+        fieldValue: view.fieldValue,
+      },
+      query: q,
+      total: results.total,
+      results: results.items.map((item) => ({ ...item, current: item.code === view.fieldValue })),
+      page: requestedPage,
+      pages,
+      prevUrl: requestedPage > 1 ? pageUrl(requestedPage - 1) : null,
+      nextUrl: requestedPage < pages ? pageUrl(requestedPage + 1) : null,
+    };
+  }
+
+  private async itemView(session: LaunchSession, correlationId: string): Promise<ItemView> {
+    if (session.itemView && Date.now() - session.itemView.readAt < ITEM_FRESH_MS) return session.itemView;
+    const tenant = this.tenants.findById(session.tenantId)!;
+    try {
+      const view = await this.concur.readItem(tenant, session.item, session.field, correlationId);
+      session.itemView = { ...view, readAt: Date.now() };
+      await this.sessions.save(session);
+      return view;
+    } catch (error) {
+      if (!(error instanceof ConcurError)) throw error;
+      throw concurErrorPage(error, 'reading this expense', { method: 'GET', action: `/launch/s/${session.id}` });
+    }
+  }
+}
+
+function safeLocale(code: string): string {
+  try {
+    return Intl.getCanonicalLocales(code.replace('_', '-'))[0] ?? 'en';
+  } catch {
+    return 'en';
+  }
+}
+
+export function formatAmount(amount: number | null, currency: string | null, locale: string): string | null {
+  if (amount === null) return null;
+  try {
+    return new Intl.NumberFormat(locale, currency ? { style: 'currency', currency } : {}).format(amount);
+  } catch {
+    return `${amount}${currency ? ` ${currency}` : ''}`;
+  }
+}
+
+export function formatDate(date: string | null, locale: string): string | null {
+  if (!date || !/^\d{4}-\d{2}-\d{2}$/.test(date)) return date;
+  try {
+    return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(`${date}T00:00:00Z`));
+  } catch {
+    return date;
+  }
+}

@@ -1,0 +1,49 @@
+import { Body, Controller, Get, Header, Param, Post, Query, Render, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { LaunchSessionService } from '../auth/launch-session.service.js';
+import { Meta, type RequestMeta } from '../common/request-meta.js';
+import { FieldUpdateService } from './field-update.service.js';
+import { SessionPageService, type SessionPageQuery } from './session-page.service.js';
+
+/** The popup after the launch: the session page, the selection, and the done page. */
+@Controller('/launch/s/:id')
+export class SessionController {
+  constructor(
+    private readonly sessions: LaunchSessionService,
+    private readonly pages: SessionPageService,
+    private readonly updates: FieldUpdateService,
+  ) {}
+
+  @Get()
+  @Header('Cache-Control', 'no-store')
+  async show(
+    @Param('id') id: string,
+    @Query() query: SessionPageQuery,
+    @Req() req: Request,
+    @Res() res: Response,
+    @Meta() meta: RequestMeta,
+  ): Promise<void> {
+    const session = await this.sessions.load(id, this.cookieOf(req));
+    if (session.done) return res.render('launch/done', doneModel(session.done.value, null));
+    res.render('launch/session', await this.pages.build(session, query, meta.correlationId));
+  }
+
+  @Post('/select')
+  @Header('Cache-Control', 'no-store')
+  @Render('launch/done')
+  async select(@Param('id') id: string, @Body() body: Record<string, unknown>, @Req() req: Request, @Meta() meta: RequestMeta) {
+    const session = await this.sessions.load(id, this.cookieOf(req));
+    this.sessions.verifyCsrf(session, body?.csrf);
+    const result = await this.updates.apply(session, body?.code, meta);
+    return doneModel(result.value, result.label);
+  }
+
+  private cookieOf(req: Request): string | undefined {
+    const value: unknown = req.cookies?.[this.sessions.cookieName()];
+    return typeof value === 'string' ? value : undefined;
+  }
+}
+
+function doneModel(value: string, label: string | null) {
+  return { pageTitle: 'Saved', value, label, script: 'close-window.js' };
+}
