@@ -1,0 +1,262 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { type Kysely, sql } from 'kysely';
+import { createSqliteKysely } from '../database/database.factory.js';
+import type { AuditEventTable, Database } from '../database/database.types.js';
+import { runMigrations } from '../database/migrations.js';
+import { AuditRepository } from './audit.repository.js';
+import { AuditService, storableText } from './audit.service.js';
+import type { AuditEventInput } from './audit.types.js';
+import { GENESIS_HASH, eventHash } from './hash-chain.js';
+
+const input = (extra: Partial<AuditEventInput> = {}): AuditEventInput => ({
+  type: 'update.succeeded',
+  outcome: 'success',
+  tenantId: 'sandbox',
+  companyDomain: 'sandbox.example.com',
+  actingUser: 'alice',
+  launchId: 'L1',
+  field: 'Custom1',
+  oldValue: 'A',
+  newValue: 'B',
+  ...extra,
+});
+
+describe(AuditService.name, () => {
+  let db: Kysely<Database>;
+  let repository: AuditRepository;
+  let service: AuditService;
+
+  beforeEach(async () => {
+    db = createSqliteKysely(':memory:');
+    await runMigrations(db);
+    repository = new AuditRepository(db);
+    service = new AuditService(repository);
+  });
+
+  afterEach(async () => {
+    await db.destroy();
+  });
+
+  async function recordMany(count: number): Promise<void> {
+    for (let i = 1; i <= count; i++) await service.record(input({ newValue: `value-${i}` }));
+  }
+
+  async function rowAt(seq: number): Promise<AuditEventTable> {
+    return db.selectFrom('audit_events').selectAll().where('seq', '=', seq).executeTakeFirstOrThrow();
+  }
+
+  async function insertRaw(row: AuditEventTable): Promise<void> {
+    await sql`INSERT INTO audit_events (seq, id, occurred_at, event_type, outcome, tenant_id, company_domain,
+      acting_user, report_owner, item_url, launch_id, field, old_value, new_value, reason, correlation_id,
+      client_ip, user_agent, prev_hash, hash)
+      VALUES (${row.seq}, ${row.id}, ${row.occurred_at}, ${row.event_type}, ${row.outcome}, ${row.tenant_id},
+      ${row.company_domain}, ${row.acting_user}, ${row.report_owner}, ${row.item_url}, ${row.launch_id},
+      ${row.field}, ${row.old_value}, ${row.new_value}, ${row.reason}, ${row.correlation_id}, ${row.client_ip},
+      ${row.user_agent}, ${row.prev_hash}, ${row.hash})`.execute(db);
+  }
+
+  /** A forger's row: other content, a correct hash of its own, linked to `prevHash`. */
+  async function forge(seq: number, prevHash: string): Promise<AuditEventTable> {
+    const { hash: _, ...unhashed } = { ...(await rowAt(1)), seq, id: `forged-${seq}`, new_value: 'FORGED', prev_hash: prevHash };
+    return { ...unhashed, hash: eventHash(unhashed) };
+  }
+
+  describe('record', () => {
+    it('chains the first event to the genesis hash and returns it in camelCase', async () => {
+      const event = await service.record(input({ correlationId: 'c-1', clientIp: '10.0.0.1', userAgent: 'UA' }));
+      expect(event).toMatchObject({
+        seq: 1,
+        type: 'update.succeeded',
+        outcome: 'success',
+        tenantId: 'sandbox',
+        companyDomain: 'sandbox.example.com',
+        actingUser: 'alice',
+        reportOwner: null,
+        itemUrl: null,
+        launchId: 'L1',
+        field: 'Custom1',
+        oldValue: 'A',
+        newValue: 'B',
+        reason: null,
+        correlationId: 'c-1',
+        clientIp: '10.0.0.1',
+        userAgent: 'UA',
+        prevHash: GENESIS_HASH,
+      });
+      expect(event.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(new Date(event.occurredAt).toISOString()).toBe(event.occurredAt);
+      expect(event.hash).toBe(eventHash(await rowAt(1)));
+    });
+
+    it('has the event stored when it resolves', async () => {
+      const event = await service.record(input());
+      expect(await service.eventsOfLaunch('L1')).toEqual([event]);
+    });
+
+    it('gives 100 concurrent events the seqs 1..100 without a gap, in a chain that verifies', async () => {
+      const events = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => service.record(input({ newValue: `v${i}` }))),
+      );
+      expect(events.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+      const last = events.find((e) => e.seq === 100)!;
+      expect(await service.verify()).toEqual({ intact: true, count: 100, headSeq: 100, headHash: last.hash });
+    });
+
+    it('logs a failed write and keeps going', async () => {
+      const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      const insert = repository.insert.bind(repository);
+      let failures = 1;
+      repository.insert = async (row) => {
+        if (failures-- > 0) throw new Error('disk full');
+        return insert(row);
+      };
+      await expect(service.record(input())).rejects.toThrow('disk full');
+      expect(logged).toHaveBeenCalledWith(expect.stringContaining('disk full'));
+      logged.mockRestore();
+      expect((await service.record(input())).seq).toBe(1);
+      expect(await service.verify()).toMatchObject({ intact: true, count: 1 });
+    });
+
+    it('retries after the head when another writer took the next seq first', async () => {
+      const other = new AuditService(new AuditRepository(db));
+      const insert = repository.insert.bind(repository);
+      let raced = false;
+      repository.insert = async (row) => {
+        if (!raced) {
+          raced = true;
+          await other.record(input({ actingUser: 'other process' }));
+        }
+        return insert(row);
+      };
+      const event = await service.record(input());
+      expect(event.seq).toBe(2);
+      expect(await service.verify()).toMatchObject({ intact: true, count: 2 });
+    });
+
+    it('cuts long strings to their maxima before hashing', async () => {
+      const event = await service.record(
+        input({ itemUrl: 'u'.repeat(5000), userAgent: 'a'.repeat(5000), reason: 'r'.repeat(5000), newValue: 'n'.repeat(600) }),
+      );
+      expect(event.itemUrl).toHaveLength(2048);
+      expect(event.userAgent).toHaveLength(512);
+      expect(event.reason).toHaveLength(512);
+      expect(event.newValue).toHaveLength(512);
+      const stored = await rowAt(1);
+      expect(stored.item_url).toHaveLength(2048);
+      expect(await service.verify()).toMatchObject({ intact: true, count: 1 });
+    });
+
+    it('stores text that would not read back as written in a form that still verifies', async () => {
+      await service.record(input({ reason: 'lone \uD800 surrogate and \u0000 NUL', newValue: `${'x'.repeat(511)}😀` }));
+      const stored = await rowAt(1);
+      expect(stored.reason).toBe('lone \uFFFD surrogate and \uFFFD NUL');
+      expect(stored.new_value).toBe('x'.repeat(511));
+      expect(await service.verify()).toMatchObject({ intact: true, count: 1 });
+    });
+  });
+
+  describe('reading', () => {
+    it('returns the events of one launch in order', async () => {
+      await service.record(input({ launchId: 'A', type: 'launch.accepted' }));
+      await service.record(input({ launchId: 'B', type: 'launch.accepted' }));
+      await service.record(input({ launchId: 'A', type: 'update.requested', outcome: 'pending' }));
+      await service.record(input({ launchId: 'A', type: 'update.succeeded' }));
+      const events = await service.eventsOfLaunch('A');
+      expect(events.map((e) => [e.seq, e.type])).toEqual([
+        [1, 'launch.accepted'],
+        [3, 'update.requested'],
+        [4, 'update.succeeded'],
+      ]);
+    });
+
+    it('returns the events of one correlation id', async () => {
+      await service.record(input({ correlationId: 'x' }));
+      await service.record(input({ correlationId: 'y' }));
+      expect((await service.eventsOfCorrelation('y')).map((e) => e.seq)).toEqual([2]);
+    });
+
+    it('returns the latest events newest first, 50 by default', async () => {
+      await recordMany(55);
+      const latest = await service.latest();
+      expect(latest).toHaveLength(50);
+      expect(latest[0].seq).toBe(55);
+      expect((await service.latest(2)).map((e) => e.seq)).toEqual([55, 54]);
+      expect(await service.latest(0)).toHaveLength(1);
+    });
+  });
+
+  describe('verify against tampering in SQL', () => {
+    beforeEach(async () => {
+      await recordMany(5);
+    });
+
+    it('finds the untouched log intact', async () => {
+      expect(await service.verify()).toMatchObject({ intact: true, count: 5, headSeq: 5 });
+    });
+
+    it('reports an edited value as altered at that event', async () => {
+      await sql`UPDATE audit_events SET new_value = 'changed' WHERE seq = 3`.execute(db);
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 3, why: 'event #3 was altered', intactUpTo: 2 });
+    });
+
+    it('reports an edited prev_hash as altered at that event', async () => {
+      await sql`UPDATE audit_events SET prev_hash = ${GENESIS_HASH} WHERE seq = 2`.execute(db);
+      expect(await service.verify()).toMatchObject({ intact: false, brokenAt: 2, why: 'event #2 was altered' });
+    });
+
+    it('reports a deleted middle event as missing', async () => {
+      await sql`DELETE FROM audit_events WHERE seq = 3`.execute(db);
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 3, why: 'event #3 is missing', intactUpTo: 2 });
+    });
+
+    it('reports a deleted first event as missing', async () => {
+      await sql`DELETE FROM audit_events WHERE seq = 1`.execute(db);
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 1, why: 'event #1 is missing', intactUpTo: 0 });
+    });
+
+    it('reports a forged replacement with its own valid hash but a wrong link at its seq', async () => {
+      await sql`DELETE FROM audit_events WHERE seq = 3`.execute(db);
+      await insertRaw(await forge(3, (await rowAt(1)).hash));
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 3, why: 'event #3 does not follow #2', intactUpTo: 2 });
+    });
+
+    it('reports a forged replacement linked correctly to its predecessor at the next event', async () => {
+      await sql`DELETE FROM audit_events WHERE seq = 3`.execute(db);
+      await insertRaw(await forge(3, (await rowAt(2)).hash));
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 4, why: 'event #4 does not follow #3', intactUpTo: 3 });
+    });
+
+    it('reports a forged last event that replaced the deleted one at its seq', async () => {
+      await sql`DELETE FROM audit_events WHERE seq = 5`.execute(db);
+      await insertRaw(await forge(5, (await rowAt(3)).hash));
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 5, why: 'event #5 does not follow #4', intactUpTo: 4 });
+    });
+
+    it('reports a forged event appended with a wrong link at its seq', async () => {
+      await insertRaw(await forge(6, GENESIS_HASH));
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 6, why: 'event #6 does not follow #5', intactUpTo: 5 });
+    });
+
+    it('shows a cut-off tail only as a lower head, to compare with a head recorded elsewhere', async () => {
+      const head = await repository.head();
+      await sql`DELETE FROM audit_events WHERE seq = 5`.execute(db);
+      const result = await service.verify();
+      expect(result).toMatchObject({ intact: true, headSeq: 4 });
+      expect(result).not.toMatchObject({ headHash: head.hash });
+    });
+  });
+});
+
+describe(storableText.name, () => {
+  it('keeps null and short text as they are', () => {
+    expect(storableText(null, 5)).toBeNull();
+    expect(storableText(undefined, 5)).toBeNull();
+    expect(storableText('abc', 5)).toBe('abc');
+  });
+
+  it('never splits a surrogate pair', () => {
+    expect(storableText('ab😀', 3)).toBe('ab');
+    expect(storableText('ab😀', 4)).toBe('ab😀');
+  });
+});

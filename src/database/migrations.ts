@@ -1,0 +1,72 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+
+/**
+ * Schema changes, in code so the build carries them. Only the schema builder and portable
+ * types: the same migrations run on SQLite and PostgreSQL. There are no `down` steps: the
+ * audit log is never rolled back by the application.
+ */
+const migrations: Record<string, Migration> = {
+  '001_initial': {
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('audit_events')
+        // The service assigns seq = head + 1; the database must not invent one.
+        .addColumn('seq', 'integer', (col) => col.primaryKey().notNull())
+        .addColumn('id', 'text', (col) => col.notNull().unique())
+        .addColumn('occurred_at', 'text', (col) => col.notNull())
+        .addColumn('event_type', 'text', (col) => col.notNull())
+        .addColumn('outcome', 'text', (col) => col.notNull())
+        .addColumn('tenant_id', 'text')
+        .addColumn('company_domain', 'text')
+        .addColumn('acting_user', 'text')
+        .addColumn('report_owner', 'text')
+        .addColumn('item_url', 'text')
+        .addColumn('launch_id', 'text')
+        .addColumn('field', 'text')
+        .addColumn('old_value', 'text')
+        .addColumn('new_value', 'text')
+        .addColumn('reason', 'text')
+        .addColumn('correlation_id', 'text')
+        .addColumn('client_ip', 'text')
+        .addColumn('user_agent', 'text')
+        .addColumn('prev_hash', 'text', (col) => col.notNull())
+        .addColumn('hash', 'text', (col) => col.notNull())
+        .execute();
+      for (const column of ['occurred_at', 'tenant_id', 'launch_id', 'event_type', 'correlation_id']) {
+        await db.schema.createIndex(`audit_events_${column}_idx`).on('audit_events').column(column).execute();
+      }
+
+      await db.schema
+        .createTable('oauth_tokens')
+        .addColumn('tenant_id', 'text', (col) => col.primaryKey().notNull())
+        .addColumn('refresh_token_enc', 'text', (col) => col.notNull())
+        .addColumn('seed_hash', 'text', (col) => col.notNull())
+        .addColumn('updated_at', 'text', (col) => col.notNull())
+        .execute();
+    },
+  },
+};
+
+/** Hands Kysely's Migrator the migrations above. */
+export class CodeMigrationProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+/** Applies every pending migration; returns the names applied (empty when up to date). */
+export async function runMigrations(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new CodeMigrationProvider() });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((r) => r.status === 'Error')?.migrationName;
+    // Not `instanceof Error`: better-sqlite3's errors may come from another realm (Jest's VM contexts).
+    const message = (error as { message?: unknown } | null)?.message;
+    const detail = typeof message === 'string' ? message : String(error);
+    throw new Error(
+      failed ? `Database migration ${failed} failed: ${detail}` : `Database migrations could not run: ${detail}`,
+      { cause: error },
+    );
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
