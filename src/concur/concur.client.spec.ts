@@ -1,0 +1,275 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpService } from '@nestjs/axios';
+import { Logger } from '@nestjs/common';
+import { jest } from '@jest/globals';
+import axios from 'axios';
+import { AppConfig, ServerAddress, type TenantConfig } from '../config/index.js';
+import { ConcurClient } from './concur.client.js';
+import { ConcurError, type ItemRef } from './concur.types.js';
+import { HostAllowList } from './host-allow-list.js';
+import { parseItemUrl } from './item-url.js';
+import { SecretBox } from './secret-box.js';
+import type { OAuthTokenRow, TokenRepository } from './token.repository.js';
+import { TokenService } from './token.service.js';
+
+type Answer = { status: number; headers?: Record<string, string>; body?: unknown } | 'hang' | 'reset';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+class RecordingClient extends ConcurClient {
+  readonly waits: number[] = [];
+  protected override async sleep(ms: number): Promise<void> {
+    this.waits.push(ms);
+  }
+}
+
+const V3_ENTRY = {
+  ID: 'E$1',
+  ExpenseTypeName: 'Taxi',
+  TransactionAmount: 42.5,
+  TransactionCurrencyCode: 'EUR',
+  TransactionDate: '2026-11-02T00:00:00',
+  Custom1: { Type: 'Text', Value: 'PRJ-001', Code: null, ListItemID: null },
+};
+
+const V4_EXPENSE = {
+  expenseId: 'X1',
+  expenseType: { id: 'TAXI', name: 'Taxi' },
+  transactionDate: '2026-11-02',
+  transactionAmount: { value: 12.3, currencyCode: 'CHF' },
+  customData: [{ id: 'custom9', value: 'PRJ-9', isValid: true }],
+};
+
+describe(ConcurClient.name, () => {
+  let server: Server;
+  let origin: string;
+  let seen: Seen[];
+  let tokenRequests: number;
+  let script: Answer[];
+  let fallback: Answer;
+  let hanging: ServerResponse[];
+  let config: AppConfig;
+  let address: ServerAddress;
+  let tenant: TenantConfig;
+  let allowList: HostAllowList;
+  let tokens: TokenService;
+  let client: RecordingClient;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      req.on('end', () => {
+        if (req.url === '/sandbox/concur/oauth2/v0/token') {
+          tokenRequests++;
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ access_token: `access-${tokenRequests}`, expires_in: 3600 }));
+          return;
+        }
+        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+        const answer = script.shift() ?? fallback;
+        if (answer === 'hang') {
+          hanging.push(res);
+          return;
+        }
+        if (answer === 'reset') {
+          req.socket.destroy();
+          return;
+        }
+        res.writeHead(answer.status, { ...(answer.body === undefined ? {} : { 'content-type': 'application/json' }), ...answer.headers });
+        res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  beforeEach(() => {
+    for (const level of ['log', 'warn', 'error', 'debug', 'verbose'] as const) {
+      jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
+    }
+    seen = [];
+    tokenRequests = 0;
+    script = [];
+    fallback = { status: 200, body: V3_ENTRY };
+    hanging = [];
+    config = new AppConfig();
+    config.concur.apiOrigins = ['https://us.api.concursolutions.com'];
+    config.concur.timeoutMs = 2000;
+    config.concur.maxRetries = 2;
+    config.concur.retryBaseDelayMs = 10;
+    config.concur.maxRetryAfterSeconds = 10;
+    config.sandbox.enabled = true;
+    config.security.encryptionKey = randomBytes(32).toString('base64');
+    address = new ServerAddress();
+    address.set(origin);
+    tenant = {
+      id: 'acme',
+      allowedOrigins: [],
+      oauth: { baseUrl: 'sandbox', clientId: 'client', clientSecret: 'secret', refreshToken: 'refresh' },
+    } as unknown as TenantConfig;
+    allowList = new HostAllowList(config, address);
+    const repo = {
+      find: async (): Promise<OAuthTokenRow | undefined> => undefined,
+      save: async (): Promise<void> => undefined,
+    } as unknown as TokenRepository;
+    const http = new HttpService(axios.create());
+    tokens = new TokenService(http, config, allowList, repo, new SecretBox(config));
+    client = new RecordingClient(http, tokens, allowList, config);
+  });
+
+  afterEach(() => {
+    for (const res of hanging) res.destroy();
+    jest.restoreAllMocks();
+  });
+
+  const v3Item = (): ItemRef =>
+    parseItemUrl(`${origin}/sandbox/concur/api/v3.0/expense/entries/E$1`, 'v3', allowList.originsFor(tenant));
+  const v4Expense = (): ItemRef =>
+    parseItemUrl(
+      `${origin}/sandbox/concur/expensereports/v4/users/U1/context/TRAVELER/reports/R1/expenses/X1`,
+      'v4',
+      allowList.originsFor(tenant),
+    );
+
+  it('reads a v3 entry with the bearer token and the correlation id', async () => {
+    const view = await client.readItem(tenant, v3Item(), 'Custom1', 'corr-7');
+    expect(view).toEqual({ level: 'ENTRY', title: 'Taxi', amount: 42.5, currency: 'EUR', date: '2026-11-02', fieldValue: 'PRJ-001' });
+    expect(seen).toHaveLength(1);
+    expect(seen[0].method).toBe('GET');
+    expect(seen[0].url).toBe('/sandbox/concur/api/v3.0/expense/entries/E%241');
+    expect(seen[0].headers.authorization).toBe('Bearer access-1');
+    expect(seen[0].headers.accept).toMatch(/application\/json/);
+    expect(seen[0].headers['concur-correlationid']).toBe('corr-7');
+    expect(client.stats.calls).toBe(1);
+  });
+
+  it('reads a v4 expense', async () => {
+    fallback = { status: 200, body: V4_EXPENSE };
+    const view = await client.readItem(tenant, v4Expense(), 'custom9', 'c');
+    expect(view).toEqual({ level: 'ENTRY', title: 'Taxi', amount: 12.3, currency: 'CHF', date: '2026-11-02', fieldValue: 'PRJ-9' });
+    expect(seen[0].url).toBe('/sandbox/concur/expensereports/v4/users/U1/context/TRAVELER/reports/R1/expenses/X1');
+  });
+
+  it('refuses an answer that is not an item', async () => {
+    fallback = { status: 200, body: 'not json at all' };
+    await expect(client.readItem(tenant, v3Item(), 'Custom1', 'c')).rejects.toMatchObject({ kind: 'rejected' });
+  });
+
+  it('writes a v3 field with PUT and a JSON body', async () => {
+    await client.writeField(tenant, v3Item(), 'Custom1', 'PRJ-002', 'corr-8');
+    expect(seen).toHaveLength(1);
+    expect(seen[0].method).toBe('PUT');
+    expect(seen[0].headers['content-type']).toMatch(/^application\/json/);
+    expect(seen[0].headers.authorization).toBe('Bearer access-1');
+    expect(seen[0].headers['concur-correlationid']).toBe('corr-8');
+    expect(JSON.parse(seen[0].body)).toEqual({ Custom1: { Value: 'PRJ-002' } });
+  });
+
+  it('writes a v4 field with PATCH customData and accepts 204', async () => {
+    fallback = { status: 204 };
+    await client.writeField(tenant, v4Expense(), 'custom9', 'PRJ-3', 'corr-9');
+    expect(seen[0].method).toBe('PATCH');
+    expect(seen[0].headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(seen[0].body)).toEqual({ customData: [{ id: 'custom9', value: 'PRJ-3', isValid: true }] });
+  });
+
+  it('refuses a value over 48 characters before any request', async () => {
+    await expect(client.writeField(tenant, v3Item(), 'Custom1', 'x'.repeat(49), 'c')).rejects.toThrow(/at most 48/);
+    expect(seen).toHaveLength(0);
+    expect(tokenRequests).toBe(0);
+  });
+
+  it('honours Retry-After on 429, then succeeds', async () => {
+    script = [{ status: 429, headers: { 'retry-after': '2' }, body: {} }];
+    await client.readItem(tenant, v3Item(), 'Custom1', 'c');
+    expect(seen).toHaveLength(2);
+    expect(client.waits).toEqual([2000]);
+    expect(client.stats).toEqual({ calls: 2, retries: 1 });
+  });
+
+  it('does not wait for a Retry-After longer than allowed', async () => {
+    script = [{ status: 429, headers: { 'retry-after': '60' }, body: {} }];
+    const error = await client.readItem(tenant, v3Item(), 'Custom1', 'c').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConcurError);
+    expect(error).toMatchObject({ kind: 'unavailable', status: 429 });
+    expect(seen).toHaveLength(1);
+    expect(client.waits).toEqual([]);
+  });
+
+  it('retries 503 with growing backoff, then fails as unavailable', async () => {
+    fallback = { status: 503, body: {} };
+    const error = await client.writeField(tenant, v3Item(), 'Custom1', 'PRJ', 'c').catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'unavailable', status: 503 });
+    expect(seen).toHaveLength(3);
+    expect(client.waits).toHaveLength(2);
+    expect(client.waits[0]).toBeGreaterThanOrEqual(10);
+    expect(client.waits[0]).toBeLessThan(20);
+    expect(client.waits[1]).toBeGreaterThanOrEqual(20);
+    expect(client.waits[1]).toBeLessThan(30);
+  });
+
+  it('retries a 5xx and succeeds when Concur recovers', async () => {
+    script = [{ status: 502, body: {} }];
+    await expect(client.readItem(tenant, v3Item(), 'Custom1', 'c')).resolves.toMatchObject({ title: 'Taxi' });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('retries a reset connection', async () => {
+    script = ['reset'];
+    await expect(client.readItem(tenant, v3Item(), 'Custom1', 'c')).resolves.toMatchObject({ title: 'Taxi' });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('treats a timeout as unavailable after the retries', async () => {
+    config.concur.timeoutMs = 100;
+    config.concur.maxRetries = 1;
+    fallback = 'hang';
+    await expect(client.readItem(tenant, v3Item(), 'Custom1', 'c')).rejects.toMatchObject({ kind: 'unavailable' });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('on 401 gets a new token once and retries with it', async () => {
+    script = [{ status: 401, body: {} }];
+    await client.readItem(tenant, v3Item(), 'Custom1', 'c');
+    expect(tokenRequests).toBe(2);
+    expect(seen.map((s) => s.headers.authorization)).toEqual(['Bearer access-1', 'Bearer access-2']);
+  });
+
+  it('gives up as rejected when the new token is refused too', async () => {
+    fallback = { status: 401, body: {} };
+    await expect(client.readItem(tenant, v3Item(), 'Custom1', 'c')).rejects.toMatchObject({ kind: 'rejected', status: 401 });
+    expect(seen).toHaveLength(2);
+    expect(tokenRequests).toBe(2);
+  });
+
+  it('maps 404 to rejected without retrying', async () => {
+    fallback = { status: 404, body: { Message: 'not found' } };
+    const error = await client.readItem(tenant, v3Item(), 'Custom1', 'c').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConcurError);
+    expect(error).toMatchObject({ kind: 'rejected', status: 404 });
+    expect((error as Error).message).toContain('404');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('sends nothing, not even a token request, towards a host that is not allowed', async () => {
+    const evil: ItemRef = { ...v3Item(), url: 'https://evil.test/api/v3.0/expense/entries/E1', origin: 'https://evil.test' };
+    await expect(client.readItem(tenant, evil, 'Custom1', 'c')).rejects.toMatchObject({ kind: 'rejected', message: 'item host is not allowed' });
+    await expect(client.writeField(tenant, evil, 'Custom1', 'PRJ', 'c')).rejects.toMatchObject({ kind: 'rejected' });
+    const item = v3Item();
+    config.sandbox.enabled = false;
+    await expect(client.readItem(tenant, item, 'Custom1', 'c')).rejects.toMatchObject({ message: 'item host is not allowed' });
+    expect(seen).toHaveLength(0);
+    expect(tokenRequests).toBe(0);
+    expect(client.stats.calls).toBe(0);
+  });
+});

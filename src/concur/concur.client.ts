@@ -1,0 +1,140 @@
+import { HttpService } from '@nestjs/axios';
+import { Injectable, Logger } from '@nestjs/common';
+import type { AxiosResponse } from 'axios';
+import { firstValueFrom } from 'rxjs';
+import { AppConfig, type TenantConfig } from '../config/index.js';
+import { ConcurError, type ItemRef, type ItemView } from './concur.types.js';
+import { buildUpdate, readItemView } from './field-values.js';
+import { HostAllowList } from './host-allow-list.js';
+import { TokenService } from './token.service.js';
+
+const RETRIED_NETWORK_ERRORS = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN']);
+const MAX_BACKOFF_MS = 30_000;
+
+interface Call {
+  operation: 'read' | 'write';
+  method: 'GET' | 'PUT' | 'PATCH';
+  body?: Record<string, unknown>;
+}
+
+/** Reads and writes Concur items with the tenant's company token; only ever towards allow-listed hosts. */
+@Injectable()
+export class ConcurClient {
+  private readonly logger = new Logger(ConcurClient.name);
+  readonly stats = { calls: 0, retries: 0 };
+
+  constructor(
+    private readonly http: HttpService,
+    private readonly tokens: TokenService,
+    private readonly hostAllowList: HostAllowList,
+    private readonly config: AppConfig,
+  ) {}
+
+  async readItem(tenant: TenantConfig, item: ItemRef, field: string, correlationId: string): Promise<ItemView> {
+    const response = await this.send(tenant, item, { operation: 'read', method: 'GET' }, correlationId);
+    return readItemView(item, field, response.data);
+  }
+
+  async writeField(tenant: TenantConfig, item: ItemRef, field: string, value: string, correlationId: string): Promise<void> {
+    const { method, body } = buildUpdate(item, field, value);
+    await this.send(tenant, item, { operation: 'write', method, body }, correlationId);
+  }
+
+  /** Waits between attempts; a seam for tests. */
+  protected sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  private async send(tenant: TenantConfig, item: ItemRef, call: Call, correlationId: string): Promise<AxiosResponse<unknown>> {
+    if (!this.hostAllowList.isAllowed(tenant, item.url)) {
+      this.logger.warn(`refused a Concur ${call.operation} towards a host that is not allowed (correlation ${correlationId})`);
+      throw new ConcurError('rejected', 'item host is not allowed');
+    }
+    const { maxRetries, retryBaseDelayMs, maxRetryAfterSeconds, timeoutMs } = this.config.concur;
+    let retries = 0;
+    let tokenRenewed = false;
+    let lastStatus: number | undefined;
+    for (;;) {
+      const token = await this.tokens.getAccessToken(tenant, correlationId);
+      this.stats.calls++;
+      const started = Date.now();
+      let response: AxiosResponse<unknown> | undefined;
+      let networkError: string | undefined;
+      try {
+        response = await firstValueFrom(
+          this.http.request<unknown>({
+            method: call.method,
+            url: item.url,
+            data: call.body,
+            headers: {
+              Authorization: `Bearer ${token}`,
+              Accept: 'application/json',
+              'concur-correlationid': correlationId,
+              ...(call.body ? { 'Content-Type': 'application/json' } : {}),
+            },
+            timeout: timeoutMs,
+            maxRedirects: 0,
+            validateStatus: () => true,
+          }),
+        );
+      } catch (error) {
+        networkError = (error as { code?: string }).code ?? 'ERR_NETWORK';
+      }
+      const ms = Date.now() - started;
+      this.logger.debug(
+        `concur ${call.operation} ${call.method} tenant=${tenant.id} status=${response?.status ?? networkError} ms=${ms} correlation=${correlationId}`,
+      );
+
+      let waitMs: number;
+      if (response === undefined) {
+        if (!RETRIED_NETWORK_ERRORS.has(networkError!)) {
+          throw new ConcurError('unavailable', `Concur could not be reached (${networkError})`);
+        }
+        waitMs = backoff(retryBaseDelayMs, retries);
+      } else {
+        const { status } = response;
+        lastStatus = status;
+        if (status >= 200 && status < 300) return response;
+        if (status === 401 && !tokenRenewed) {
+          tokenRenewed = true;
+          this.tokens.invalidate(tenant.id);
+          this.stats.retries++;
+          continue;
+        }
+        if (status === 429) {
+          const retryAfter = retryAfterSeconds(response.headers['retry-after']);
+          if (retryAfter !== undefined && retryAfter > maxRetryAfterSeconds) {
+            throw new ConcurError('unavailable', `Concur asked to wait ${retryAfter} seconds before trying again`, status);
+          }
+          waitMs = retryAfter !== undefined ? retryAfter * 1000 : backoff(retryBaseDelayMs, retries);
+        } else if (status >= 500) {
+          waitMs = backoff(retryBaseDelayMs, retries);
+        } else {
+          throw new ConcurError('rejected', `Concur refused the ${call.operation} (HTTP ${status})`, status);
+        }
+      }
+      if (retries >= maxRetries) {
+        const reason = response ? `HTTP ${response.status}` : networkError;
+        throw new ConcurError('unavailable', `Concur is unavailable (${reason}) after ${retries + 1} attempts`, lastStatus);
+      }
+      retries++;
+      this.stats.retries++;
+      await this.sleep(waitMs);
+    }
+  }
+}
+
+function backoff(baseMs: number, attempt: number): number {
+  const jitter = Math.floor(Math.random() * (baseMs / 4 + 1));
+  return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** attempt + jitter);
+}
+
+/** Retry-After in seconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+function retryAfterSeconds(header: unknown): number | undefined {
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value);
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}

@@ -1,0 +1,66 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/index.js';
+
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+export const KEY_FILE_NAME = 'encryption.key';
+
+/** AES-256-GCM for secrets at rest (rotated refresh tokens): base64(iv || tag || ciphertext). */
+@Injectable()
+export class SecretBox {
+  private readonly logger = new Logger(SecretBox.name);
+  private key?: Buffer;
+
+  constructor(private readonly config: AppConfig) {}
+
+  seal(plain: string): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.getKey(), iv);
+    const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64');
+  }
+
+  open(sealed: string): string {
+    const data = Buffer.from(sealed, 'base64');
+    if (data.length < IV_BYTES + TAG_BYTES) throw new Error('sealed value is too short');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.getKey(), data.subarray(0, IV_BYTES));
+      decipher.setAuthTag(data.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+      return Buffer.concat([decipher.update(data.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+    } catch {
+      throw new Error('sealed value cannot be opened (wrong key or tampered)');
+    }
+  }
+
+  private getKey(): Buffer {
+    this.key ??= this.loadKey();
+    return this.key;
+  }
+
+  private loadKey(): Buffer {
+    const configured = this.config.security.encryptionKey;
+    if (configured !== undefined) return checkedKey(Buffer.from(configured, 'base64'), 'security.encryptionKey');
+    const dir = resolve(this.config.storage.dataDir);
+    const path = join(dir, KEY_FILE_NAME);
+    mkdirSync(dir, { recursive: true });
+    try {
+      writeFileSync(path, randomBytes(KEY_BYTES).toString('base64'), { mode: 0o600, flag: 'wx' });
+      this.logger.warn(
+        `No encryption key configured: generated one in ${path}. Set CONNECTOR_ENCRYPTION_KEY in production.`,
+      );
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      this.logger.warn(`No encryption key configured: using ${path}. Set CONNECTOR_ENCRYPTION_KEY in production.`);
+    }
+    return checkedKey(Buffer.from(readFileSync(path, 'utf8').trim(), 'base64'), path);
+  }
+}
+
+function checkedKey(key: Buffer, source: string): Buffer {
+  if (key.length !== KEY_BYTES) throw new Error(`${source}: the encryption key must be base64 of exactly 32 bytes`);
+  return key;
+}

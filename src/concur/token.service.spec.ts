@@ -1,0 +1,267 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpService } from '@nestjs/axios';
+import { Logger } from '@nestjs/common';
+import { jest } from '@jest/globals';
+import axios from 'axios';
+import { AppConfig, ServerAddress, type TenantConfig } from '../config/index.js';
+import { ConcurError } from './concur.types.js';
+import { HostAllowList } from './host-allow-list.js';
+import { SecretBox } from './secret-box.js';
+import type { OAuthTokenRow, TokenRepository } from './token.repository.js';
+import { seedHash, TokenService } from './token.service.js';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  form: URLSearchParams;
+}
+
+type Reply = (form: URLSearchParams) => { status: number; body: unknown };
+
+class FakeTokenRepository {
+  readonly rows = new Map<string, OAuthTokenRow>();
+  async find(tenantId: string): Promise<OAuthTokenRow | undefined> {
+    return this.rows.get(tenantId);
+  }
+  async save(row: OAuthTokenRow): Promise<void> {
+    this.rows.set(row.tenant_id, { ...row });
+  }
+}
+
+describe(TokenService.name, () => {
+  let server: Server;
+  let baseUrl: string;
+  let seen: Seen[];
+  let reply: Reply;
+  let config: AppConfig;
+  let repo: FakeTokenRepository;
+  let box: SecretBox;
+  let tenant: TenantConfig;
+  let logged: string[];
+
+  const ok = (accessToken: string, extra: Record<string, unknown> = {}): Reply => (form) => ({
+    status: 200,
+    body: { access_token: accessToken, expires_in: 3600, refresh_token: form.get('refresh_token'), ...extra },
+  });
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
+      req.on('end', () => {
+        const form = new URLSearchParams(raw);
+        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, form });
+        const { status, body } = reply(form);
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  beforeEach(() => {
+    seen = [];
+    reply = ok('access-1');
+    logged = [];
+    for (const level of ['log', 'warn', 'error', 'debug', 'verbose'] as const) {
+      jest.spyOn(Logger.prototype, level).mockImplementation((message: unknown) => {
+        logged.push(String(message));
+      });
+    }
+    config = new AppConfig();
+    config.concur.tokenRefreshSkewSeconds = 300;
+    config.concur.timeoutMs = 2000;
+    config.security.encryptionKey = randomBytes(32).toString('base64');
+    tenant = {
+      id: 'acme',
+      allowedOrigins: [],
+      oauth: { baseUrl, clientId: 'client-id', clientSecret: 'client-secret-xyz', refreshToken: 'configured-refresh' },
+    } as unknown as TenantConfig;
+    repo = new FakeTokenRepository();
+    box = new SecretBox(config);
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  function service(): TokenService {
+    const allowList = new HostAllowList(config, new ServerAddress());
+    return new TokenService(new HttpService(axios.create()), config, allowList, repo as unknown as TokenRepository, box);
+  }
+
+  it('asks for a token by the refresh_token grant, form-encoded, with the correlation id', async () => {
+    const tokens = service();
+    await expect(tokens.getAccessToken(tenant, 'corr-1')).resolves.toBe('access-1');
+    expect(seen).toHaveLength(1);
+    const [request] = seen;
+    expect(request.method).toBe('POST');
+    expect(request.url).toBe('/oauth2/v0/token');
+    expect(request.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
+    expect(request.headers.accept).toMatch(/application\/json/);
+    expect(request.headers['concur-correlationid']).toBe('corr-1');
+    expect(Object.fromEntries(request.form)).toEqual({
+      grant_type: 'refresh_token',
+      client_id: 'client-id',
+      client_secret: 'client-secret-xyz',
+      refresh_token: 'configured-refresh',
+    });
+    expect(tokens.stats.tokenRequests).toBe(1);
+  });
+
+  it('caches the access token: two calls make one request', async () => {
+    const tokens = service();
+    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-1');
+    reply = ok('access-2');
+    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-1');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('refreshes once the expiry minus the skew has passed', async () => {
+    const start = Date.now();
+    let now = start;
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    const tokens = service();
+    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-1');
+    reply = ok('access-2');
+    now = start + (3600 - 300 - 1) * 1000;
+    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-1');
+    expect(seen).toHaveLength(1);
+    now = start + (3600 - 300 + 1) * 1000;
+    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
+    expect(seen).toHaveLength(2);
+  });
+
+  it('does not cache a token that lives less than the skew', async () => {
+    reply = ok('short', { expires_in: 200 });
+    const tokens = service();
+    await tokens.getAccessToken(tenant, 'c');
+    await tokens.getAccessToken(tenant, 'c');
+    expect(seen).toHaveLength(2);
+  });
+
+  it('shares one refresh among 50 concurrent callers', async () => {
+    const tokens = service();
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => tokens.getAccessToken(tenant, `c${i}`)));
+    expect(new Set(results)).toEqual(new Set(['access-1']));
+    expect(seen).toHaveLength(1);
+    expect(tokens.stats.tokenRequests).toBe(1);
+  });
+
+  it('refreshes per tenant', async () => {
+    const tokens = service();
+    const other = { ...tenant, id: 'other' } as TenantConfig;
+    await Promise.all([tokens.getAccessToken(tenant, 'c'), tokens.getAccessToken(other, 'c')]);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('fetches a new token after invalidate', async () => {
+    const tokens = service();
+    await tokens.getAccessToken(tenant, 'c');
+    reply = ok('access-2');
+    tokens.invalidate(tenant.id);
+    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
+    expect(seen).toHaveLength(2);
+  });
+
+  it('persists a rotated refresh token sealed and uses it next time', async () => {
+    reply = ok('access-1', { refresh_token: 'rotated-1' });
+    const tokens = service();
+    await tokens.getAccessToken(tenant, 'c');
+    const row = repo.rows.get('acme');
+    expect(row).toBeDefined();
+    expect(row!.refresh_token_enc).not.toContain('rotated-1');
+    expect(box.open(row!.refresh_token_enc)).toBe('rotated-1');
+    expect(row!.seed_hash).toBe(seedHash('configured-refresh'));
+
+    reply = ok('access-2');
+    tokens.invalidate('acme');
+    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
+    expect(seen[1].form.get('refresh_token')).toBe('rotated-1');
+
+    // A restarted process (new service, same store) also starts from the rotated token.
+    await service().getAccessToken(tenant, 'c');
+    expect(seen[2].form.get('refresh_token')).toBe('rotated-1');
+  });
+
+  it('does not write when the refresh token comes back unchanged', async () => {
+    await service().getAccessToken(tenant, 'c');
+    expect(repo.rows.size).toBe(0);
+  });
+
+  it('lets a newly configured refresh token win over one rotated from the old', async () => {
+    repo.rows.set('acme', {
+      tenant_id: 'acme',
+      refresh_token_enc: box.seal('rotated-from-old'),
+      seed_hash: seedHash('configured-refresh'),
+      updated_at: new Date().toISOString(),
+    });
+    tenant.oauth.refreshToken = 'configured-new';
+    await service().getAccessToken(tenant, 'c');
+    expect(seen[0].form.get('refresh_token')).toBe('configured-new');
+  });
+
+  it('falls back to the configured token when the stored one cannot be opened', async () => {
+    repo.rows.set('acme', {
+      tenant_id: 'acme',
+      refresh_token_enc: Buffer.alloc(40, 1).toString('base64'),
+      seed_hash: seedHash('configured-refresh'),
+      updated_at: new Date().toISOString(),
+    });
+    await service().getAccessToken(tenant, 'c');
+    expect(seen[0].form.get('refresh_token')).toBe('configured-refresh');
+  });
+
+  it.each([400, 401, 403])('maps %i to an auth error', async (status) => {
+    reply = () => ({ status, body: { error: 'invalid_grant' } });
+    const error = await service().getAccessToken(tenant, 'c').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConcurError);
+    expect(error).toMatchObject({ kind: 'auth', status, message: "Concur refused the connector's OAuth credentials" });
+  });
+
+  it.each([429, 500, 503])('maps %i to unavailable', async (status) => {
+    reply = () => ({ status, body: {} });
+    await expect(service().getAccessToken(tenant, 'c')).rejects.toMatchObject({ kind: 'unavailable', status });
+  });
+
+  it('maps a connection failure to unavailable', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    tenant.oauth.baseUrl = `http://127.0.0.1:${port}`;
+    await expect(service().getAccessToken(tenant, 'c')).rejects.toMatchObject({ kind: 'unavailable' });
+  });
+
+  it('maps an answer without access token to unavailable', async () => {
+    reply = () => ({ status: 200, body: { token_type: 'Bearer' } });
+    await expect(service().getAccessToken(tenant, 'c')).rejects.toMatchObject({ kind: 'unavailable' });
+  });
+
+  it('tries again after a failed refresh', async () => {
+    reply = () => ({ status: 503, body: {} });
+    const tokens = service();
+    await expect(tokens.getAccessToken(tenant, 'c')).rejects.toBeInstanceOf(ConcurError);
+    reply = ok('access-2');
+    await expect(tokens.getAccessToken(tenant, 'c')).resolves.toBe('access-2');
+  });
+
+  it('never logs tokens or secrets', async () => {
+    reply = ok('access-secret-1', { refresh_token: 'rotated-secret' });
+    const tokens = service();
+    await tokens.getAccessToken(tenant, 'c');
+    reply = () => ({ status: 401, body: {} });
+    tokens.invalidate('acme');
+    await tokens.getAccessToken(tenant, 'c').catch(() => undefined);
+    expect(logged.length).toBeGreaterThan(0);
+    for (const secret of ['access-secret-1', 'rotated-secret', 'configured-refresh', 'client-secret-xyz']) {
+      expect(logged.join('\n')).not.toContain(secret);
+    }
+  });
+});
