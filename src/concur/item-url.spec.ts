@@ -115,8 +115,11 @@ describe(parseItemUrl.name, () => {
     expect(reasonOf(`${V4_REPORT.replace('/R1', '/..%2F..%2Fadmin')}`)).toBe('item URL carries an invalid id');
     expect(reasonOf(`${V4_REPORT}/expenses/%2E%2E/%2E%2E/%2E%2E/secrets`)).toBe('item URL is not a known Concur expense item');
     expect(reasonOf('http://127.0.0.1:3000/sandbox/concur/%2e%2e/admin/api/v3.0/expense/entries/E1', 'v3')).toBe(
-      'item URL is not on an allowed Concur host',
+      'item URL is not a known Concur expense item',
     );
+    // Dot segments are refused, not resolved: an expense URL must not turn into its report's header.
+    expect(reasonOf(`${V4_REPORT}/expenses/%2E%2E`)).toBe('item URL is not a known Concur expense item');
+    expect(reasonOf(`${V4_REPORT}/expenses/x/..`)).toBe('item URL is not a known Concur expense item');
     expect(reasonOf(`${V4_REPORT}/expenses/a%20b`)).toBe('item URL carries an invalid id');
     expect(reasonOf(`${V4_REPORT}/expenses/${'x'.repeat(129)}`)).toBe('item URL carries an invalid id');
     expect(reasonOf(`${V4_REPORT}/expenses/%E0%A4%A`)).toBe('item URL is badly encoded');

@@ -35,6 +35,10 @@ type Parts = Omit<ItemRef, 'url' | 'origin'>;
  */
 export function parseItemUrl(raw: string, api: 'v3' | 'v4', allowed: AllowedOrigin[]): ItemRef {
   if (raw.length > MAX_ITEM_URL_LENGTH) throw new ItemUrlError('item URL is too long');
+  // The URL parser resolves dot segments (also %2E%2E); an item URL never has them, so refuse rather than resolve.
+  if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(raw.replace(/^[a-z]+:\/\/[^/]*/i, ''))) {
+    throw new ItemUrlError('item URL is not a known Concur expense item');
+  }
   let url: URL;
   try {
     url = new URL(raw);
