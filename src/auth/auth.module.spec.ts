@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { Global, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { ConfigModule, validateConfig } from '../config/index.js';
+import { DB } from '../database/database.tokens.js';
+import { AuthModule } from './auth.module.js';
+import { ConnectorBasicAuthGuard } from './basic-auth.guard.js';
+import { LaunchSessionService } from './launch-session.service.js';
+import { MemoryReplayStore, ReplayStore } from './replay.store.js';
+import { MemorySessionStore, SessionStore } from './session.store.js';
+import { SignatureGuard } from './signature.guard.js';
+
+@Global()
+@Module({ providers: [{ provide: DB, useValue: {} }], exports: [DB] })
+class FakeDatabaseModule {}
+
+const loaded = validateConfig(
+  {
+    concur: { apiOrigins: ['https://us.api.concursolutions.com'] },
+    tenants: [
+      {
+        id: 'acme',
+        name: 'Acme',
+        companyDomains: ['acme.example.com'],
+        connector: { username: 'AcmeConnector', password: 'acme-password-1' },
+        launch: { versions: [4] },
+        oauth: { baseUrl: 'https://us.api.concursolutions.com', clientId: 'c', clientSecret: 's', refreshToken: 'r' },
+        fields: { v4: { entry: ['custom9'] } },
+        lookup: { type: 'file', file: join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'signature-vectors.json') },
+      },
+    ],
+  },
+  import.meta.dirname,
+  {},
+);
+
+describe(AuthModule.name, () => {
+  it('wires the memory stores behind their ports and provides the guards and session service', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(loaded), FakeDatabaseModule, AuthModule],
+    }).compile();
+    expect(moduleRef.get(ReplayStore)).toBeInstanceOf(MemoryReplayStore);
+    expect(moduleRef.get(SessionStore)).toBeInstanceOf(MemorySessionStore);
+    expect(moduleRef.get(LaunchSessionService)).toBeInstanceOf(LaunchSessionService);
+    expect(moduleRef.get(SignatureGuard)).toBeInstanceOf(SignatureGuard);
+    expect(moduleRef.get(ConnectorBasicAuthGuard)).toBeInstanceOf(ConnectorBasicAuthGuard);
+    await moduleRef.close();
+  });
+});

@@ -1,0 +1,104 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { CookieOptions } from 'express';
+import { PageException } from '../common/page.exception.js';
+import { AppConfig } from '../config/index.js';
+import type { LaunchSession } from './launch.types.js';
+import { SessionStore } from './session.store.js';
+
+export type NewLaunchSession = Omit<LaunchSession, 'id' | 'cookieHash' | 'csrfToken' | 'createdAt' | 'expiresAt'>;
+
+const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
+
+/** The popup's server-side state, bound to the browser that launched it by a cookie secret. */
+@Injectable()
+export class LaunchSessionService {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(data: NewLaunchSession): Promise<{ session: LaunchSession; cookieSecret: string }> {
+    const cookieSecret = randomBytes(32).toString('base64url');
+    const createdAt = Date.now();
+    const session: LaunchSession = {
+      ...data,
+      id: randomBytes(16).toString('base64url'),
+      cookieHash: sha256Hex(cookieSecret),
+      csrfToken: randomBytes(32).toString('base64url'),
+      createdAt,
+      expiresAt: createdAt + this.config.session.ttlSeconds * 1000,
+    };
+    await this.store.set(session);
+    return { session, cookieSecret };
+  }
+
+  async load(id: string, cookieSecret: string | undefined): Promise<LaunchSession> {
+    if (!SESSION_ID.test(id)) {
+      throw new PageException(404, {
+        title: 'Page not found',
+        message: 'This address does not lead to a window of the connector. Close this window and click the field again in Concur.',
+        detail: 'malformed session id',
+      });
+    }
+    const session = await this.store.get(id);
+    if (!session || session.expiresAt <= Date.now()) {
+      throw new PageException(410, {
+        title: 'This window has expired',
+        message: 'For your security this window stops working after a while. Close this window and click the field again in Concur.',
+        detail: session ? 'launch session expired' : 'launch session unknown or expired',
+      });
+    }
+    const presented = typeof cookieSecret === 'string' ? sha256Hex(cookieSecret) : '';
+    if (!equalHex(presented, session.cookieHash)) {
+      throw new PageException(403, {
+        title: 'This window belongs to another browser session',
+        message: 'Close this window and click the field again in Concur.',
+        detail: 'launch cookie missing or wrong',
+      });
+    }
+    return session;
+  }
+
+  async save(session: LaunchSession): Promise<void> {
+    await this.store.set(session);
+  }
+
+  verifyCsrf(session: LaunchSession, token: unknown): void {
+    // Hashing both sides gives equal lengths, so the compare time says nothing about the token.
+    const matches =
+      typeof token === 'string' &&
+      timingSafeEqual(createHash('sha256').update(token).digest(), createHash('sha256').update(session.csrfToken).digest());
+    if (!matches) {
+      throw new PageException(403, {
+        title: 'This form has expired',
+        message: 'Reload this window and try again.',
+        detail: 'csrf token mismatch',
+      });
+    }
+  }
+
+  cookieName(): string {
+    return this.config.session.cookieName;
+  }
+
+  cookieOptions(session: LaunchSession, secure: boolean): CookieOptions {
+    return {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure,
+      path: `/launch/s/${session.id}`,
+      maxAge: this.config.session.ttlSeconds * 1000,
+    };
+  }
+}
+
+function sha256Hex(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+function equalHex(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  return left.length === right.length && timingSafeEqual(left, right);
+}

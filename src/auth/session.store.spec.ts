@@ -1,0 +1,96 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import type { LaunchSession } from './launch.types.js';
+import { MemorySessionStore } from './session.store.js';
+
+function sessionOf(id: string, ttlMs = 60_000): LaunchSession {
+  const now = Date.now();
+  return {
+    id,
+    cookieHash: 'h',
+    csrfToken: 'c',
+    createdAt: now,
+    expiresAt: now + ttlMs,
+    version: 1,
+    tenantId: 'sandbox',
+    companyDomain: 'sandbox.example.com',
+    userId: 'jane',
+    reportOwnerUserId: null,
+    reportOwnerEmployeeId: null,
+    item: { api: 'v3', level: 'ENTRY', url: 'https://x/entries/1', origin: 'https://x', entryId: '1' },
+    field: 'Custom1',
+    isMobile: false,
+    languageCode: 'en',
+    expenseIds: [],
+  };
+}
+
+class SmallSessionStore extends MemorySessionStore {
+  protected override readonly maxEntries = 2;
+}
+
+describe(MemorySessionStore.name, () => {
+  beforeEach(() => {
+    jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z') });
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('returns a stored session, and undefined for an unknown id', async () => {
+    const store = new MemorySessionStore();
+    await store.set(sessionOf('a'));
+    await expect(store.get('a')).resolves.toMatchObject({ id: 'a', field: 'Custom1' });
+    await expect(store.get('b')).resolves.toBeUndefined();
+  });
+
+  it('returns undefined once expiresAt has passed, and forgets the session', async () => {
+    const store = new MemorySessionStore();
+    await store.set(sessionOf('a', 1000));
+    jest.advanceTimersByTime(999);
+    await expect(store.get('a')).resolves.toBeDefined();
+    jest.advanceTimersByTime(1);
+    await expect(store.get('a')).resolves.toBeUndefined();
+    expect(store.size).toBe(0);
+  });
+
+  it('keeps changes only when set again', async () => {
+    const store = new MemorySessionStore();
+    const session = sessionOf('a');
+    await store.set(session);
+    session.done = { value: 'P-1', at: 1 };
+    await expect(store.get('a')).resolves.not.toHaveProperty('done');
+    await store.set(session);
+    await expect(store.get('a')).resolves.toMatchObject({ done: { value: 'P-1' } });
+  });
+
+  it('deletes a session', async () => {
+    const store = new MemorySessionStore();
+    await store.set(sessionOf('a'));
+    await store.delete('a');
+    await expect(store.get('a')).resolves.toBeUndefined();
+  });
+
+  it('evicts the oldest session when full, but not on an update', async () => {
+    const store = new SmallSessionStore();
+    await store.set(sessionOf('a'));
+    await store.set(sessionOf('b'));
+    await store.set(sessionOf('a'));
+    expect(store.size).toBe(2);
+    await store.set(sessionOf('c'));
+    expect(store.size).toBe(2);
+    await expect(store.get('a')).resolves.toBeUndefined();
+    await expect(store.get('b')).resolves.toBeDefined();
+    await expect(store.get('c')).resolves.toBeDefined();
+  });
+
+  it('sweeps expired sessions before evicting a live one', async () => {
+    const store = new SmallSessionStore();
+    await store.set(sessionOf('a', 1000));
+    await store.set(sessionOf('b', 5000));
+    jest.advanceTimersByTime(1000);
+    await store.set(sessionOf('c', 5000));
+    await expect(store.get('b')).resolves.toBeDefined();
+    await expect(store.get('c')).resolves.toBeDefined();
+  });
+});
