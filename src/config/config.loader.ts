@@ -42,8 +42,10 @@ export function loadConfig(env: Env = process.env, overrides?: Plain): LoadedCon
     if (!existsSync(path)) {
       problems.push(`CONNECTOR_CONFIG: file ${path} does not exist`);
     } else {
-      raw = deepMerge(raw, readYaml(path, problems));
-      configDir = dirname(path);
+      const layer = readYaml(path, problems);
+      raw = deepMerge(raw, layer);
+      // Relative lookup paths belong to the file that lists the tenants.
+      if ('tenants' in layer) configDir = dirname(path);
     }
   }
   if (overrides) raw = deepMerge(raw, overrides);
