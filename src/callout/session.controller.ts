@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, Param, Post, Query, Render, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, Render, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { LaunchSessionService } from '../auth/launch-session.service.js';
 import { Meta, type RequestMeta } from '../common/request-meta.js';
@@ -29,6 +29,7 @@ export class SessionController {
   }
 
   @Post('/select')
+  @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Render('launch/done')
   async select(@Param('id') id: string, @Body() body: Record<string, unknown>, @Req() req: Request, @Meta() meta: RequestMeta) {
