@@ -143,3 +143,24 @@ describe('launch session', () => {
     await agent.get(res.headers.location).expect(200);
   });
 });
+
+describe('behind a TLS-terminating proxy', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startApp({ server: { trustProxy: 'loopback' } });
+  });
+  afterAll(() => h.close());
+
+  it('marks the launch cookie Secure when the request came over HTTPS', async () => {
+    const ids = await sandboxIds(h);
+    const res = await h.http.get(signedUrl(h, 4, v4Params(h, ids, 'ENTRY'))).set('X-Forwarded-Proto', 'https').expect(303);
+    expect(String(res.headers['set-cookie'])).toMatch(/;\s*Secure/i);
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=/);
+  });
+
+  it('does not mark it Secure over plain HTTP', async () => {
+    const ids = await sandboxIds(h);
+    const res = await h.http.get(signedUrl(h, 4, v4Params(h, ids, 'ENTRY'))).expect(303);
+    expect(String(res.headers['set-cookie'])).not.toMatch(/;\s*Secure/i);
+  });
+});

@@ -64,6 +64,11 @@ export class LaunchSessionService {
     await this.store.set(session);
   }
 
+  /** The stored state of a session already loaded (another request may have changed it since). */
+  async current(session: LaunchSession): Promise<LaunchSession | undefined> {
+    return this.store.get(session.id);
+  }
+
   verifyCsrf(session: LaunchSession, token: unknown): void {
     // Hashing both sides gives equal lengths, so the compare time says nothing about the token.
     const matches =

@@ -61,6 +61,9 @@ export class FieldUpdateService {
     }
     this.inFlight.add(session.id);
     try {
+      // A double submit may have loaded its copy before the first one finished: check again under the lock.
+      const stored = await this.sessions.current(session);
+      if (stored?.done) return { value: stored.done.value, label: null };
       return await this.write(session, picked.code, picked.label, meta);
     } finally {
       this.inFlight.delete(session.id);

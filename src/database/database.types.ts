@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { Generated } from 'kysely';
 
 /** Tables of the connector's SQL store. Shared by SQLite now and PostgreSQL later. */
 
@@ -35,11 +35,6 @@ export interface OAuthTokenTable {
   /** sha256 hex of the configured refresh token this one descends from; a new configured token wins. */
   seed_hash: string;
   updated_at: string;
-}
-
-export interface SchemaMigrationTable {
-  name: string;
-  applied_at: ColumnType<string, string, never>;
 }
 
 export interface Database {

@@ -1,0 +1,117 @@
+import { jest } from '@jest/globals';
+import type { AuditService } from '../audit/audit.service.js';
+import type { AuditEventInput } from '../audit/audit.types.js';
+import type { LaunchSessionService } from '../auth/launch-session.service.js';
+import type { LaunchSession } from '../auth/launch.types.js';
+import { PageException } from '../common/page.exception.js';
+import { loadConfig, Tenants } from '../config/index.js';
+import type { ConcurClient } from '../concur/concur.client.js';
+import { ConcurError } from '../concur/concur.types.js';
+import type { LookupService } from '../lookup/lookup.service.js';
+import { FieldUpdateService } from './field-update.service.js';
+
+const meta = { correlationId: 'corr-1', clientIp: '127.0.0.1', userAgent: 'jest' };
+
+function session(): LaunchSession {
+  return {
+    id: 'S'.repeat(22),
+    cookieHash: 'h',
+    csrfToken: 'csrf',
+    createdAt: 0,
+    expiresAt: Date.now() + 60_000,
+    version: 4,
+    tenantId: 'sandbox',
+    companyDomain: 'sandbox.example.com',
+    userId: 'u',
+    reportOwnerUserId: 'u',
+    reportOwnerEmployeeId: null,
+    item: { api: 'v4', level: 'ENTRY', url: 'https://x/e', origin: 'https://x' },
+    field: 'custom9',
+    isMobile: false,
+    languageCode: 'en',
+    expenseIds: [],
+    itemView: { level: 'ENTRY', title: 'Hotel', amount: 1, currency: 'EUR', date: null, fieldValue: 'OLD', readAt: Date.now() },
+  };
+}
+
+function build(write: () => Promise<void>) {
+  const events: AuditEventInput[] = [];
+  const audit = { record: jest.fn(async (e: AuditEventInput) => void events.push(e)) } as unknown as AuditService;
+  const concur = { writeField: jest.fn(write) } as unknown as ConcurClient;
+  const lookup = {
+    find: jest.fn(async (_t: unknown, code: string) => (code.startsWith('PRJ-') ? { code, label: `Label ${code}` } : undefined)),
+  } as unknown as LookupService;
+  const stored = new Map<string, LaunchSession>();
+  const sessions = {
+    save: jest.fn(async (s: LaunchSession) => void stored.set(s.id, structuredClone(s))),
+    current: jest.fn(async (s: LaunchSession) => stored.get(s.id)),
+  } as unknown as LaunchSessionService;
+  const service = new FieldUpdateService(new Tenants(loadConfig({}).config), lookup, concur, audit, sessions);
+  return { service, events, concur, sessions };
+}
+
+async function pageOf(promise: Promise<unknown>): Promise<PageException> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof PageException) return error;
+    throw error;
+  }
+  throw new Error('expected a PageException');
+}
+
+describe(FieldUpdateService.name, () => {
+  it('audits requested before the write and succeeded after it, with old and new value', async () => {
+    const { service, events, concur } = build(async () => undefined);
+    const s = session();
+    await expect(service.apply(s, 'PRJ-1001', meta)).resolves.toEqual({ value: 'PRJ-1001', label: 'Label PRJ-1001' });
+    expect(events.map((e) => e.type)).toEqual(['update.requested', 'update.succeeded']);
+    expect(events[1]).toMatchObject({ oldValue: 'OLD', newValue: 'PRJ-1001', field: 'custom9', launchId: s.id, correlationId: 'corr-1' });
+    expect(concur.writeField).toHaveBeenCalledTimes(1);
+    expect(s.done?.value).toBe('PRJ-1001');
+  });
+
+  it('turns a Concur failure into update.failed and a 502 page with a Retry form', async () => {
+    const { service, events } = build(async () => {
+      throw new ConcurError('unavailable', 'Concur answered 503', 503);
+    });
+    const page = await pageOf(service.apply(session(), 'PRJ-1001', meta));
+    expect(page.getStatus()).toBe(502);
+    expect(page.page.view).toMatchObject({ retry: { method: 'POST', action: `/launch/s/${'S'.repeat(22)}/select` } });
+    expect(events.map((e) => e.type)).toEqual(['update.requested', 'update.failed']);
+    expect(events[1].reason).toMatch(/unavailable HTTP 503/);
+  });
+
+  it('records update.failed for an unexpected error too, and lets it through', async () => {
+    const { service, events } = build(async () => {
+      throw new TypeError('boom');
+    });
+    await expect(service.apply(session(), 'PRJ-1001', meta)).rejects.toThrow('boom');
+    expect(events.map((e) => e.type)).toEqual(['update.requested', 'update.failed']);
+  });
+
+  it('refuses a code that is not in the lookup source, and one over 48 characters, before any audit or call', async () => {
+    const { service, events, concur } = build(async () => undefined);
+    expect((await pageOf(service.apply(session(), 'NOPE', meta))).getStatus()).toBe(400);
+    expect((await pageOf(service.apply(session(), `PRJ-${'x'.repeat(45)}`, meta))).page.message).toMatch(/at most 48/);
+    expect((await pageOf(service.apply(session(), ['PRJ-1'], meta))).getStatus()).toBe(400);
+    expect(events).toEqual([]);
+    expect(concur.writeField).not.toHaveBeenCalled();
+  });
+
+  it('does not write twice: a done session answers done, a second submit in flight gets 409', async () => {
+    let release!: () => void;
+    const { service, concur } = build(() => new Promise<void>((resolve) => (release = resolve)));
+    const s = session();
+    const first = service.apply(s, 'PRJ-1001', meta);
+    await new Promise((r) => setImmediate(r));
+    expect((await pageOf(service.apply(s, 'PRJ-1001', meta))).getStatus()).toBe(409);
+    release();
+    await first;
+    await expect(service.apply(s, 'PRJ-1002', meta)).resolves.toMatchObject({ value: 'PRJ-1001' });
+    // A copy of the session loaded before the write finished (a double click) does not write again.
+    const staleCopy = { ...session(), id: s.id };
+    await expect(service.apply(staleCopy, 'PRJ-1003', meta)).resolves.toMatchObject({ value: 'PRJ-1001' });
+    expect(concur.writeField).toHaveBeenCalledTimes(1);
+  });
+});
