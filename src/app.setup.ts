@@ -70,18 +70,20 @@ export function configureApp(app: NestExpressApplication): void {
 
 /** The launch controllers answer on Concur's default paths; a configured path is mapped onto them. */
 function launchPathRewrite(config: AppConfig) {
+  // Express routes ignore case and a trailing slash, so the comparison must too.
+  const normal = (path: string) => path.toLowerCase().replace(/\/+$/, '') || '/';
   const map = new Map<string, string>();
   const hidden = new Set<string>();
   for (const key of ['v1Launch', 'v4Launch'] as const) {
-    if (config.paths[key] !== DEFAULT_LAUNCH_PATHS[key]) {
-      map.set(config.paths[key], DEFAULT_LAUNCH_PATHS[key]);
-      hidden.add(DEFAULT_LAUNCH_PATHS[key]);
+    if (normal(config.paths[key]) !== normal(DEFAULT_LAUNCH_PATHS[key])) {
+      map.set(normal(config.paths[key]), DEFAULT_LAUNCH_PATHS[key]);
+      hidden.add(normal(DEFAULT_LAUNCH_PATHS[key]));
     }
   }
   return (req: Request, _res: Response, next: NextFunction) => {
     if (map.size === 0) return next();
     const q = req.url.indexOf('?');
-    const path = q === -1 ? req.url : req.url.slice(0, q);
+    const path = normal(q === -1 ? req.url : req.url.slice(0, q));
     const target = map.get(path);
     if (target) req.url = target + (q === -1 ? '' : req.url.slice(q));
     else if (hidden.has(path)) req.url = '/__not-a-launch-path__';

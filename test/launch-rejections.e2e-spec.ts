@@ -158,11 +158,30 @@ describe('launch versions and paths from configuration', () => {
   });
   afterAll(() => h.close());
 
-  it('serves v4 on the configured path only', async () => {
+  it('serves v4 on the configured path only, as Express matches paths', async () => {
     const url = signedUrl(h, 4, v4Params(h, ids, 'ENTRY'));
     expect(url.startsWith('/custom/v4/launch?')).toBe(true);
     await h.http.get(url).expect(303);
-    await h.http.get(url.replace('/custom/v4/launch', '/launchexternalurl/v4/form')).expect(404);
+    await h.http.get(signedUrl(h, 4, v4Params(h, ids, 'ENTRY')).replace('/custom/v4/launch', '/Custom/V4/Launch/')).expect(303);
+    for (const hidden of ['/launchexternalurl/v4/form', '/launchexternalurl/v4/form/', '/LaunchExternalUrl/v4/form']) {
+      await h.http.get(signedUrl(h, 4, v4Params(h, ids, 'ENTRY')).replace('/custom/v4/launch', hidden)).expect(404);
+    }
+  });
+
+  it('never echoes a signed query on a 404 page', async () => {
+    const url = signedUrl(h, 4, v4Params(h, ids, 'ENTRY'));
+    const signature = decodeURIComponent(/signature=([^&]+)/.exec(url)![1]);
+    const res = await h.http.get(url.replace('/custom/v4/launch', '/custom/v4/launch/extra')).expect(404);
+    expect(res.text).not.toContain(signature);
+    expect(res.text).not.toContain(encodeURIComponent(signature));
+    expect(res.text).not.toContain('nonce=');
+  });
+
+  it('answers HEAD on a launch path with 405 without using up the nonce', async () => {
+    const url = signedUrl(h, 4, v4Params(h, ids, 'ENTRY'));
+    const head = await h.http.head(url).expect(405);
+    expect(head.headers.allow).toBe('GET');
+    await h.http.get(url).expect(303);
   });
 });
 

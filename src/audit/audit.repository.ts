@@ -60,4 +60,25 @@ export class AuditRepository {
       after = Number(rows[rows.length - 1].seq);
     }
   }
+
+  /** `update.requested` events with no `update.succeeded` or `update.failed` after them in the same launch. */
+  requestsWithoutOutcome(): Promise<AuditEventTable[]> {
+    return this.db
+      .selectFrom('audit_events as r')
+      .selectAll('r')
+      .where('r.event_type', '=', 'update.requested')
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('audit_events as t')
+              .select('t.seq')
+              .whereRef('t.launch_id', '=', 'r.launch_id')
+              .whereRef('t.seq', '>', 'r.seq')
+              .where('t.event_type', 'in', ['update.succeeded', 'update.failed']),
+          ),
+        ),
+      )
+      .orderBy('r.seq')
+      .execute();
+  }
 }

@@ -156,6 +156,24 @@ describe(AuditService.name, () => {
     });
   });
 
+  describe('reconcileInterruptedUpdates', () => {
+    it('closes every update.requested left without an outcome, once', async () => {
+      await service.record(input({ type: 'update.requested', outcome: 'pending', launchId: 'done' }));
+      await service.record(input({ type: 'update.succeeded', outcome: 'success', launchId: 'done' }));
+      await service.record(input({ type: 'update.requested', outcome: 'pending', launchId: 'crashed', newValue: 'X' }));
+      await service.record(input({ type: 'update.requested', outcome: 'pending', launchId: 'failed' }));
+      await service.record(input({ type: 'update.failed', outcome: 'failure', launchId: 'failed' }));
+
+      expect(await service.reconcileInterruptedUpdates()).toBe(1);
+      const crashed = await service.eventsOfLaunch('crashed');
+      expect(crashed.map((e) => e.type)).toEqual(['update.requested', 'update.failed']);
+      expect(crashed[1]).toMatchObject({ outcome: 'failure', newValue: 'X' });
+      expect(crashed[1].reason).toMatch(/^interrupted: no outcome was recorded for request #3/);
+      expect(await service.reconcileInterruptedUpdates()).toBe(0);
+      expect(await service.verify()).toMatchObject({ intact: true, count: 6 });
+    });
+  });
+
   describe('reading', () => {
     it('returns the events of one launch in order', async () => {
       await service.record(input({ launchId: 'A', type: 'launch.accepted' }));

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { AuditEventTable } from '../database/database.types.js';
 import { AuditRepository } from './audit.repository.js';
@@ -31,7 +31,7 @@ export function storableText(value: string | null | undefined, max: number): str
 
 /** Writes audit events into the hash-chained log and reads them back. */
 @Injectable()
-export class AuditService {
+export class AuditService implements OnApplicationBootstrap {
   private readonly logger = new Logger(AuditService.name);
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -43,6 +43,38 @@ export class AuditService {
     const appended = this.tail.then(() => this.append(input));
     this.tail = appended.catch(() => undefined);
     return appended;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.reconcileInterruptedUpdates();
+  }
+
+  /**
+   * Gives every `update.requested` left without an outcome (the process stopped, or its outcome
+   * could not be written) an `update.failed` marked interrupted, so no request stays open in the log.
+   * The embedded store has one process, so at start nothing else can still be in flight.
+   */
+  async reconcileInterruptedUpdates(): Promise<number> {
+    const dangling = await this.repository.requestsWithoutOutcome();
+    for (const row of dangling) {
+      await this.record({
+        type: 'update.failed',
+        outcome: 'failure',
+        reason: `interrupted: no outcome was recorded for request #${row.seq}; check the field in Concur`,
+        tenantId: row.tenant_id,
+        companyDomain: row.company_domain,
+        actingUser: row.acting_user,
+        reportOwner: row.report_owner,
+        itemUrl: row.item_url,
+        launchId: row.launch_id,
+        field: row.field,
+        oldValue: row.old_value,
+        newValue: row.new_value,
+        correlationId: row.correlation_id,
+      });
+    }
+    if (dangling.length) this.logger.warn(`${dangling.length} interrupted update(s) marked as failed in the audit log`);
+    return dangling.length;
   }
 
   async verify(): Promise<ChainVerification> {

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuditEventInput } from '../audit/audit.types.js';
-import { badLaunchPage, type PageException, rejectedLaunchPage } from '../common/page.exception.js';
+import { badLaunchPage, CLOSE_AND_RELAUNCH, PageException, rejectedLaunchPage } from '../common/page.exception.js';
 import { requestMeta } from '../common/request-meta.js';
 import { AppConfig, Tenants, type TenantConfig } from '../config/index.js';
 import { LaunchQueryError, parseLaunchQuery } from './launch-query.js';
@@ -61,6 +61,11 @@ export class SignatureGuard implements CanActivate {
     const res = http.getResponse<Response>();
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Referrer-Policy', 'no-referrer');
+    if (req.method !== 'GET') {
+      // Express also routes HEAD here; a link checker's HEAD must not use up the user's nonce.
+      res.setHeader('Allow', 'GET');
+      throw new PageException(405, { title: 'This link only opens in a browser window', message: CLOSE_AND_RELAUNCH, detail: `${req.method} on a launch path` });
+    }
     try {
       req.launch = await this.verify(req, version);
       return true;

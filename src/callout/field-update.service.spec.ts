@@ -99,19 +99,45 @@ describe(FieldUpdateService.name, () => {
     expect(concur.writeField).not.toHaveBeenCalled();
   });
 
-  it('does not write twice: a done session answers done, a second submit in flight gets 409', async () => {
+  it('does not write twice: a double submit shares the first outcome, a done session answers done', async () => {
     let release!: () => void;
     const { service, concur } = build(() => new Promise<void>((resolve) => (release = resolve)));
     const s = session();
     const first = service.apply(s, 'PRJ-1001', meta);
     await new Promise((r) => setImmediate(r));
-    expect((await pageOf(service.apply(s, 'PRJ-1001', meta))).getStatus()).toBe(409);
+    const second = service.apply(s, 'PRJ-1002', meta);
     release();
-    await first;
+    await expect(first).resolves.toMatchObject({ value: 'PRJ-1001' });
+    await expect(second).resolves.toMatchObject({ value: 'PRJ-1001' });
     await expect(service.apply(s, 'PRJ-1002', meta)).resolves.toMatchObject({ value: 'PRJ-1001' });
     // A copy of the session loaded before the write finished (a double click) does not write again.
     const staleCopy = { ...session(), id: s.id };
     await expect(service.apply(staleCopy, 'PRJ-1003', meta)).resolves.toMatchObject({ value: 'PRJ-1001' });
     expect(concur.writeField).toHaveBeenCalledTimes(1);
+  });
+
+  it('keeps the window done and retries the outcome record when the audit store hiccups', async () => {
+    const { service, events, sessions } = build(async () => undefined);
+    const audit = (service as unknown as { audit: { record: jest.Mock<(e: AuditEventInput) => Promise<void>> } }).audit;
+    let failures = 2;
+    audit.record.mockImplementation(async (e: AuditEventInput) => {
+      if (e.type === 'update.succeeded' && failures-- > 0) throw new Error('database is locked');
+      events.push(e);
+    });
+    const s = session();
+    await expect(service.apply(s, 'PRJ-1001', meta)).resolves.toMatchObject({ value: 'PRJ-1001' });
+    expect(events.map((e) => e.type)).toEqual(['update.requested', 'update.succeeded']);
+    expect((await sessions.current(s))?.done?.value).toBe('PRJ-1001');
+  });
+
+  it('still shows the Retry page when update.failed cannot be recorded', async () => {
+    const { service } = build(async () => {
+      throw new ConcurError('unavailable', 'Concur answered 503', 503);
+    });
+    const audit = (service as unknown as { audit: { record: jest.Mock<(e: AuditEventInput) => Promise<void>> } }).audit;
+    audit.record.mockImplementation(async (e: AuditEventInput) => {
+      if (e.type === 'update.failed') throw new Error('disk full');
+    });
+    expect((await pageOf(service.apply(session(), 'PRJ-1001', meta))).getStatus()).toBe(502);
   });
 });

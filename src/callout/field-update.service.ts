@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
+import type { AuditEventInput } from '../audit/audit.types.js';
 import { LaunchSessionService } from '../auth/launch-session.service.js';
 import type { LaunchSession } from '../auth/launch.types.js';
 import { PageException } from '../common/page.exception.js';
@@ -9,6 +10,8 @@ import { ConcurClient } from '../concur/concur.client.js';
 import { ConcurError, MAX_FIELD_VALUE_LENGTH } from '../concur/concur.types.js';
 import { LookupService } from '../lookup/lookup.service.js';
 import { concurErrorPage } from './concur-error-page.js';
+
+const OUTCOME_ATTEMPTS = 3;
 
 export interface UpdateResult {
   value: string;
@@ -22,7 +25,7 @@ export interface UpdateResult {
 @Injectable()
 export class FieldUpdateService {
   private readonly logger = new Logger(FieldUpdateService.name);
-  private readonly inFlight = new Set<string>();
+  private readonly inFlight = new Map<string, Promise<UpdateResult>>();
 
   constructor(
     private readonly tenants: Tenants,
@@ -53,21 +56,23 @@ export class FieldUpdateService {
         detail: code ? 'picked code not found in lookup source' : 'no code in the form',
       });
     }
-    if (this.inFlight.has(session.id)) {
-      throw new PageException(409, {
-        title: 'Already saving',
-        message: 'Your choice is being saved to Concur. Wait a moment, then reload this window.',
-      });
-    }
-    this.inFlight.add(session.id);
+    // A double submit waits for the first one and shows the same outcome instead of writing again.
+    const running = this.inFlight.get(session.id);
+    if (running) return running;
+    const update = this.writeOnce(session, picked.code, picked.label, meta);
+    this.inFlight.set(session.id, update);
     try {
-      // A double submit may have loaded its copy before the first one finished: check again under the lock.
-      const stored = await this.sessions.current(session);
-      if (stored?.done) return { value: stored.done.value, label: null };
-      return await this.write(session, picked.code, picked.label, meta);
+      return await update;
     } finally {
       this.inFlight.delete(session.id);
     }
+  }
+
+  private async writeOnce(session: LaunchSession, value: string, label: string, meta: RequestMeta): Promise<UpdateResult> {
+    // A submit that loaded its copy of the session before another one finished: check the stored state.
+    const stored = await this.sessions.current(session);
+    if (stored?.done) return { value: stored.done.value, label: null };
+    return this.write(session, value, label, meta);
   }
 
   private async write(session: LaunchSession, value: string, label: string, meta: RequestMeta): Promise<UpdateResult> {
@@ -89,7 +94,7 @@ export class FieldUpdateService {
       await this.concur.writeField(tenant, session.item, session.field, value, meta.correlationId);
     } catch (error) {
       const reason = error instanceof ConcurError ? `${error.kind}${error.status ? ` HTTP ${error.status}` : ''}: ${error.message}` : 'internal error';
-      await this.audit.record({ ...base, type: 'update.failed', outcome: 'failure', reason });
+      await this.recordOutcome({ ...base, type: 'update.failed', outcome: 'failure', reason });
       if (!(error instanceof ConcurError)) throw error;
       this.logger.warn(`update failed [${meta.correlationId}] ${reason}`);
       throw concurErrorPage(error, 'saving your choice', {
@@ -101,10 +106,32 @@ export class FieldUpdateService {
         ],
       });
     }
-    await this.audit.record({ ...base, type: 'update.succeeded', outcome: 'success' });
+    // Concur has the value: the window is done whatever happens to the audit write below.
     session.done = { value, at: Date.now() };
     if (session.itemView) session.itemView.fieldValue = value;
-    await this.sessions.save(session);
+    await this.sessions.save(session).catch((error: unknown) => {
+      this.logger.error(`session ${session.id} could not be marked done [${meta.correlationId}]: ${(error as Error).message}`);
+    });
+    await this.recordOutcome({ ...base, type: 'update.succeeded', outcome: 'success' });
     return { value, label };
+  }
+
+  /**
+   * The outcome of a requested update must be recorded; a few attempts ride out a busy store.
+   * If all fail, the start-up reconciliation marks the request as interrupted.
+   */
+  private async recordOutcome(event: AuditEventInput): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.audit.record(event);
+        return;
+      } catch (error) {
+        if (attempt >= OUTCOME_ATTEMPTS - 1) {
+          this.logger.error(`${event.type} could not be audited [${event.correlationId}]: ${(error as Error).message}`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50 * 4 ** attempt));
+      }
+    }
   }
 }

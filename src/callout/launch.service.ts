@@ -64,6 +64,7 @@ export class LaunchService {
 
   private async auditRejection(launch: VerifiedLaunch, meta: RequestMeta, reason: string): Promise<void> {
     this.logger.warn(`launch rejected [${meta.correlationId}]: ${reason}`);
+    // The person still gets the page that says what to do, even when the audit store fails.
     await this.audit.record({
       type: 'launch.rejected',
       outcome: 'failure',
@@ -74,6 +75,8 @@ export class LaunchService {
       reportOwner: launch.reportOwnerUserId,
       itemUrl: launch.itemUrl,
       ...meta,
+    }).catch((error: unknown) => {
+      this.logger.error(`launch.rejected could not be audited [${meta.correlationId}]: ${(error as Error).message}`);
     });
   }
 }

@@ -70,7 +70,10 @@ export class SessionPageService {
     try {
       const view = await this.concur.readItem(tenant, session.item, session.field, correlationId);
       session.itemView = { ...view, readAt: Date.now() };
-      await this.sessions.save(session);
+      // A Save may have finished while Concur answered: keep its `done`, add only the fresh read.
+      const current = await this.sessions.current(session);
+      if (current?.done) session.done = current.done;
+      else await this.sessions.save(current ? { ...current, itemView: session.itemView } : session);
       return view;
     } catch (error) {
       if (!(error instanceof ConcurError)) throw error;

@@ -24,8 +24,13 @@ export class SessionController {
     @Meta() meta: RequestMeta,
   ): Promise<void> {
     const session = await this.sessions.load(id, this.cookieOf(req));
-    if (session.done) return res.render('launch/done', doneModel(session.done.value, null));
-    res.render('launch/session', await this.pages.build(session, query, meta.correlationId));
+    const done = () => session.done;
+    if (!done()) {
+      const model = await this.pages.build(session, query, meta.correlationId);
+      // build() may learn that a Save finished meanwhile.
+      if (!done()) return res.render('launch/session', model);
+    }
+    res.render('launch/done', doneModel(done()!.value, null));
   }
 
   @Post('/select')

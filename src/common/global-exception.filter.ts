@@ -61,6 +61,15 @@ export class GlobalExceptionFilter implements ExceptionFilter {
 
 function describe(exception: unknown, status: number) {
   if (exception instanceof PageException) return { ...exception.page };
+  if (status === HttpStatus.NOT_FOUND) {
+    // Nest's own message repeats the URL, query and all: a launch on a wrong path would show its signature.
+    return {
+      title: GENERIC_TITLES[404],
+      message: 'This address does not lead anywhere. If Concur opened this window, close it and click the field again in Concur; if it keeps happening, give the reference below to your Concur administrator.',
+      view: undefined,
+      detail: 'no route',
+    };
+  }
   const title = GENERIC_TITLES[status] ?? (status >= 500 ? 'Something went wrong' : 'The request could not be handled');
   if (exception instanceof HttpException && status < 500) {
     const body = exception.getResponse();

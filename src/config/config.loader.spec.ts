@@ -106,8 +106,10 @@ describe('loadConfig', () => {
   it('refuses a company domain claimed by two tenants and a v1 tenant without a v1 field', () => {
     const tenant = (id: string) =>
       `  - id: ${id}\n    name: ${id}\n    companyDomains: [Same.Example]\n    connector: { username: LongEnoughUser, password: LongEnoughPassword }\n    launch: { versions: [1, 4] }\n    oauth: { baseUrl: "https://us.api.concursolutions.com", clientId: c, clientSecret: s, refreshToken: r }\n    fields: { v4: { entry: [custom9] } }\n    lookup: { type: file, file: ${join(process.cwd(), 'config/lookup/projects.csv')} }\n`;
-    const file = overlay(`tenants:\n${tenant('one')}${tenant('two')}`);
+    const file = overlay(`server:\n  port: seventy\ntenants:\n${tenant('one')}${tenant('two')}`);
     const problems = problemsOf(() => loadConfig({ CONNECTOR_CONFIG: file }));
+    // Malformed keys and cross-key problems come in one message, not one start each.
+    expect(problems.join('\n')).toMatch(/server.port/);
     expect(problems.join('\n')).toMatch(/tenants\[1\].companyDomains: "Same.Example" already belongs to tenant "one"/);
     expect(problems.join('\n')).toMatch(/tenants\[0\].fields.v1.field: required/);
   });

@@ -60,7 +60,13 @@ export function validateConfig(raw: Plain, configDir: string, env: Env = process
   const problems = flatten(validateSync(config, { whitelist: true, forbidNonWhitelisted: true }));
   config.configDir = configDir;
   const warnings: string[] = [];
-  if (problems.length === 0) crossCheck(config, env, problems, warnings);
+  // Cross-checks run even when some keys are malformed, so one start reports every problem;
+  // a part too malformed to check was already reported by the validator.
+  try {
+    crossCheck(config, env, problems, warnings);
+  } catch {
+    /* reported above */
+  }
   if (problems.length) throw new ConfigError(problems);
   return { config, warnings };
 }
@@ -75,7 +81,14 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
   }
   const ids = new Set<string>();
   const domains = new Map<string, string>();
-  config.tenants.forEach((tenant, i) => {
+  (Array.isArray(config.tenants) ? config.tenants : []).forEach((tenant, i) => {
+    try {
+      checkTenant(tenant, i);
+    } catch {
+      /* a malformed tenant: the validator has said what is wrong with it */
+    }
+  });
+  function checkTenant(tenant: AppConfig['tenants'][number], i: number): void {
     const at = `tenants[${i}]`;
     if (ids.has(tenant.id)) problems.push(`${at}.id: "${tenant.id}" is used by another tenant`);
     ids.add(tenant.id);
@@ -116,7 +129,7 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
     }
     const lookupPath = resolve(config.configDir, tenant.lookup.file);
     if (!existsSync(lookupPath)) problems.push(`${at}.lookup.file: ${lookupPath} does not exist`);
-  });
+  }
   const key = config.security.encryptionKey;
   if (key !== undefined && Buffer.from(key, 'base64').length !== 32) {
     problems.push('security.encryptionKey: must be base64 of exactly 32 bytes (openssl rand -base64 32)');
