@@ -83,6 +83,7 @@ function responseOf() {
 
 function requestOf(path: string, query: string): LaunchRequest {
   return {
+    method: 'GET',
     originalUrl: `${path}?${query}`,
     url: `${path}?${query}`,
     headers: { 'user-agent': 'jest-agent' },
@@ -296,10 +297,18 @@ describe(SignatureGuard.name, () => {
     });
 
     it('a launch with no query at all', async () => {
-      const req = { originalUrl: '/v4', headers: {}, ip: '203.0.113.9' } as unknown as Request;
+      const req = { method: 'GET', originalUrl: '/v4', headers: {}, ip: '203.0.113.9' } as unknown as Request;
       const context = new ExecutionContextHost([req, responseOf()], LaunchRoutes, LaunchRoutes.prototype.v4);
       await expect(guard.canActivate(context)).rejects.toMatchObject({ page: { detail: 'missing parameter "company_domain"' } });
     });
+  });
+
+  it('refuses a HEAD (a link checker) with 405 before the nonce is claimed', async () => {
+    const query = buildSignedQuery(1, 'sha1', { ...V1, nonce: 'n-head' }, 'AcmeConnector', 'acme-password-1');
+    const req = { ...requestOf('/v1', query), method: 'HEAD' } as unknown as Request;
+    const context = new ExecutionContextHost([req, responseOf()], LaunchRoutes, LaunchRoutes.prototype.v1);
+    await expect(guard.canActivate(context)).rejects.toMatchObject({ status: 405 });
+    await run('v1', query);
   });
 
   it('marks accepted and refused launch responses no-store and no-referrer', async () => {

@@ -15,6 +15,8 @@ import type { OAuthTokenRow, TokenRepository } from './token.repository.js';
 import { TokenService } from './token.service.js';
 
 type Answer = { status: number; headers?: Record<string, string>; body?: unknown } | 'hang' | 'reset';
+/** Decides the answer once the request is seen; may hold it back until the test releases it. */
+type Responder = (request: Seen) => Answer | Promise<Answer>;
 
 interface Seen {
   method: string;
@@ -53,7 +55,9 @@ describe(ConcurClient.name, () => {
   let seen: Seen[];
   let tokenRequests: number;
   let script: Answer[];
-  let fallback: Answer;
+  let fallback: Answer | Responder;
+  /** Statuses the token endpoint answers first (non-2xx with an empty body), before the usual 200. */
+  let tokenScript: number[];
   let hanging: ServerResponse[];
   let config: AppConfig;
   let address: ServerAddress;
@@ -66,15 +70,23 @@ describe(ConcurClient.name, () => {
     server = createServer((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-      req.on('end', () => {
+      req.on('end', async () => {
         if (req.url === '/sandbox/concur/oauth2/v0/token') {
           tokenRequests++;
+          const status = tokenScript.shift() ?? 200;
+          if (status !== 200) {
+            res.writeHead(status, { 'content-type': 'application/json' });
+            res.end('{}');
+            return;
+          }
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ access_token: `access-${tokenRequests}`, expires_in: 3600 }));
           return;
         }
-        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-        const answer = script.shift() ?? fallback;
+        const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+        seen.push(request);
+        const next = script.shift() ?? fallback;
+        const answer = typeof next === 'function' ? await next(request) : next;
         if (answer === 'hang') {
           hanging.push(res);
           return;
@@ -99,6 +111,7 @@ describe(ConcurClient.name, () => {
     }
     seen = [];
     tokenRequests = 0;
+    tokenScript = [];
     script = [];
     fallback = { status: 200, body: V3_ENTRY };
     hanging = [];
@@ -250,6 +263,64 @@ describe(ConcurClient.name, () => {
     await expect(client.readItem(tenant, v3Item(), 'Custom1', 'c')).rejects.toMatchObject({ kind: 'rejected', status: 401 });
     expect(seen).toHaveLength(2);
     expect(tokenRequests).toBe(2);
+  });
+
+  it('retries when the OAuth endpoint is unavailable, then succeeds', async () => {
+    tokenScript = [503];
+    await expect(client.readItem(tenant, v3Item(), 'Custom1', 'c')).resolves.toMatchObject({ title: 'Taxi' });
+    expect(tokenRequests).toBe(2);
+    expect(seen.map((s) => s.headers.authorization)).toEqual(['Bearer access-2']);
+    expect(client.waits).toHaveLength(1);
+    expect(client.waits[0]).toBeGreaterThanOrEqual(10);
+    expect(client.waits[0]).toBeLessThan(20);
+    expect(client.stats).toEqual({ calls: 1, retries: 1 });
+  });
+
+  it('fails as unavailable when the OAuth endpoint stays unavailable', async () => {
+    tokenScript = [503, 503, 503, 503, 503];
+    const error = await client.writeField(tenant, v3Item(), 'Custom1', 'PRJ', 'c').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConcurError);
+    expect(error).toMatchObject({ kind: 'unavailable', status: 503 });
+    expect((error as Error).message).toContain('after 3 attempts');
+    expect(tokenRequests).toBe(3);
+    expect(seen).toHaveLength(0);
+    expect(client.waits).toHaveLength(2);
+    expect(client.stats).toEqual({ calls: 0, retries: 2 });
+  });
+
+  it('does not retry refused OAuth credentials', async () => {
+    tokenScript = [400];
+    await expect(client.readItem(tenant, v3Item(), 'Custom1', 'c')).rejects.toMatchObject({ kind: 'auth', status: 400 });
+    expect(tokenRequests).toBe(1);
+    expect(seen).toHaveLength(0);
+    expect(client.waits).toEqual([]);
+  });
+
+  it('refreshes the token once when concurrent requests get 401 for the same old token', async () => {
+    let renewedTokenSeen!: () => void;
+    const renewed = new Promise<void>((resolve) => (renewedTokenSeen = resolve));
+    let refusals = 0;
+    fallback = async (request) => {
+      if (request.headers.authorization !== 'Bearer access-1') {
+        renewedTokenSeen();
+        return { status: 200, body: V3_ENTRY };
+      }
+      // The second 401 lands only after the first request has renewed the token and used it.
+      if (++refusals > 1) await renewed;
+      return { status: 401, body: {} };
+    };
+    const views = await Promise.all([
+      client.readItem(tenant, v3Item(), 'Custom1', 'a'),
+      client.readItem(tenant, v3Item(), 'Custom1', 'b'),
+    ]);
+    expect(views.map((v) => v.title)).toEqual(['Taxi', 'Taxi']);
+    expect(tokenRequests).toBe(2);
+    expect(seen.map((s) => s.headers.authorization).sort()).toEqual([
+      'Bearer access-1',
+      'Bearer access-1',
+      'Bearer access-2',
+      'Bearer access-2',
+    ]);
   });
 
   it('maps 404 to rejected without retrying', async () => {

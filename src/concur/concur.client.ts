@@ -55,12 +55,14 @@ export class ConcurClient {
     let tokenRenewed = false;
     let lastStatus: number | undefined;
     for (;;) {
-      const token = await this.tokens.getAccessToken(tenant, correlationId);
-      this.stats.calls++;
-      const started = Date.now();
+      let token: string | undefined;
       let response: AxiosResponse<unknown> | undefined;
       let networkError: string | undefined;
+      let tokenError: ConcurError | undefined;
+      const started = Date.now();
       try {
+        token = await this.tokens.getAccessToken(tenant, correlationId);
+        this.stats.calls++;
         response = await firstValueFrom(
           this.http.request<unknown>({
             method: call.method,
@@ -78,15 +80,24 @@ export class ConcurClient {
           }),
         );
       } catch (error) {
-        networkError = (error as { code?: string }).code ?? 'ERR_NETWORK';
+        if (error instanceof ConcurError) {
+          // A busy or unreachable OAuth endpoint is as transient as a 5xx from the API; refused credentials are not.
+          if (error.kind !== 'unavailable') throw error;
+          tokenError = error;
+        } else {
+          networkError = (error as { code?: string }).code ?? 'ERR_NETWORK';
+        }
       }
       const ms = Date.now() - started;
       this.logger.debug(
-        `concur ${call.operation} ${call.method} tenant=${tenant.id} status=${response?.status ?? networkError} ms=${ms} correlation=${correlationId}`,
+        `concur ${call.operation} ${call.method} tenant=${tenant.id} status=${response?.status ?? networkError ?? 'no-token'} ms=${ms} correlation=${correlationId}`,
       );
 
       let waitMs: number;
-      if (response === undefined) {
+      if (tokenError) {
+        lastStatus = tokenError.status;
+        waitMs = backoff(retryBaseDelayMs, retries);
+      } else if (response === undefined) {
         if (!RETRIED_NETWORK_ERRORS.has(networkError!)) {
           throw new ConcurError('unavailable', `Concur could not be reached (${networkError})`);
         }
@@ -97,7 +108,7 @@ export class ConcurClient {
         if (status >= 200 && status < 300) return response;
         if (status === 401 && !tokenRenewed) {
           tokenRenewed = true;
-          this.tokens.invalidate(tenant.id);
+          this.tokens.invalidate(tenant.id, token!);
           this.stats.retries++;
           continue;
         }
@@ -114,6 +125,7 @@ export class ConcurClient {
         }
       }
       if (retries >= maxRetries) {
+        if (tokenError) throw new ConcurError('unavailable', `${tokenError.message} after ${retries + 1} attempts`, lastStatus);
         const reason = response ? `HTTP ${response.status}` : networkError;
         throw new ConcurError('unavailable', `Concur is unavailable (${reason}) after ${retries + 1} attempts`, lastStatus);
       }

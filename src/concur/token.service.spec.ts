@@ -170,6 +170,34 @@ describe(TokenService.name, () => {
     expect(seen).toHaveLength(2);
   });
 
+  it('invalidating a rejected token keeps a newer one fetched meanwhile', async () => {
+    const tokens = service();
+    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-1');
+    reply = ok('access-2');
+    tokens.invalidate(tenant.id, 'access-1');
+    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
+    reply = ok('access-3');
+    tokens.invalidate(tenant.id, 'access-1');
+    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
+    expect(seen).toHaveLength(2);
+    tokens.invalidate(tenant.id, 'access-2');
+    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-3');
+    expect(seen).toHaveLength(3);
+  });
+
+  it('invalidating a rejected token does not disturb an in-flight refresh', async () => {
+    const tokens = service();
+    await tokens.getAccessToken(tenant, 'c');
+    reply = ok('access-2');
+    tokens.invalidate(tenant.id, 'access-1');
+    const first = tokens.getAccessToken(tenant, 'a');
+    tokens.invalidate(tenant.id, 'access-1');
+    const second = tokens.getAccessToken(tenant, 'b');
+    expect(await Promise.all([first, second])).toEqual(['access-2', 'access-2']);
+    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
+    expect(seen).toHaveLength(2);
+  });
+
   it('persists a rotated refresh token sealed and uses it next time', async () => {
     reply = ok('access-1', { refresh_token: 'rotated-1' });
     const tokens = service();

@@ -54,9 +54,14 @@ export class TokenService {
     return pending;
   }
 
-  /** Forgets the cached access token (Concur answered 401 to it). */
-  invalidate(tenantId: string): void {
-    this.cache.delete(tenantId);
+  /**
+   * Forgets the cached access token because Concur answered 401 to it. With rejectedToken, only
+   * that token is forgotten: a newer one fetched meanwhile by a concurrent caller stays, as does an in-flight refresh.
+   */
+  invalidate(tenantId: string, rejectedToken?: string): void {
+    const cached = this.cache.get(tenantId);
+    if (!cached) return;
+    if (rejectedToken === undefined || constantTimeEqual(cached.accessToken, rejectedToken)) this.cache.delete(tenantId);
   }
 
   private async refresh(tenant: TenantConfig, correlationId: string): Promise<string> {
@@ -117,7 +122,7 @@ export class TokenService {
     const unsaved = this.unsaved.get(tenant.id);
     if (unsaved && unsaved.seedHash === seed) return unsaved.refreshToken;
     const stored = await this.tokens.find(tenant.id);
-    if (stored && hashesEqual(stored.seed_hash, seed)) {
+    if (stored && constantTimeEqual(stored.seed_hash, seed)) {
       try {
         return this.box.open(stored.refresh_token_enc);
       } catch {
@@ -143,7 +148,7 @@ export class TokenService {
   }
 }
 
-function hashesEqual(a: string, b: string): boolean {
+function constantTimeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a, 'utf8');
   const right = Buffer.from(b, 'utf8');
   return left.length === right.length && timingSafeEqual(left, right);
