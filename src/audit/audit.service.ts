@@ -57,20 +57,12 @@ export class AuditService implements OnApplicationBootstrap {
   async reconcileInterruptedUpdates(): Promise<number> {
     const dangling = await this.repository.requestsWithoutOutcome();
     for (const row of dangling) {
+      const requested = toAuditEvent(row);
       await this.record({
+        ...pickContext(requested),
         type: 'update.failed',
         outcome: 'failure',
-        reason: `interrupted: no outcome was recorded for request #${row.seq}; check the field in Concur`,
-        tenantId: row.tenant_id,
-        companyDomain: row.company_domain,
-        actingUser: row.acting_user,
-        reportOwner: row.report_owner,
-        itemUrl: row.item_url,
-        launchId: row.launch_id,
-        field: row.field,
-        oldValue: row.old_value,
-        newValue: row.new_value,
-        correlationId: row.correlation_id,
+        reason: `interrupted: no outcome was recorded for request #${requested.seq}; check the field in Concur`,
       });
     }
     if (dangling.length) this.logger.warn(`${dangling.length} interrupted update(s) marked as failed in the audit log`);
@@ -157,4 +149,10 @@ function toAuditEvent(row: AuditEventTable): AuditEvent {
     prevHash: row.prev_hash,
     hash: row.hash,
   };
+}
+
+/** What an outcome event repeats of its request: who, which item and field, from what to what. */
+function pickContext(event: AuditEvent): AuditEventInput {
+  const { tenantId, companyDomain, actingUser, reportOwner, itemUrl, launchId, field, oldValue, newValue, correlationId } = event;
+  return { type: event.type, outcome: event.outcome, tenantId, companyDomain, actingUser, reportOwner, itemUrl, launchId, field, oldValue, newValue, correlationId };
 }

@@ -9,29 +9,14 @@ import type { ConcurClient } from '../concur/concur.client.js';
 import { ConcurError } from '../concur/concur.types.js';
 import type { LookupService } from '../lookup/lookup.service.js';
 import { FieldUpdateService } from './field-update.service.js';
+import { testSession } from './session.fixture.js';
 
 const meta = { correlationId: 'corr-1', clientIp: '127.0.0.1', userAgent: 'jest' };
 
 function session(): LaunchSession {
-  return {
-    id: 'S'.repeat(22),
-    cookieHash: 'h',
-    csrfToken: 'csrf',
-    createdAt: 0,
-    expiresAt: Date.now() + 60_000,
-    version: 4,
-    tenantId: 'sandbox',
-    companyDomain: 'sandbox.example.com',
-    userId: 'u',
-    reportOwnerUserId: 'u',
-    reportOwnerEmployeeId: null,
-    item: { api: 'v4', level: 'ENTRY', url: 'https://x/e', origin: 'https://x' },
-    field: 'custom9',
-    isMobile: false,
-    languageCode: 'en',
-    expenseIds: [],
+  return testSession({
     itemView: { level: 'ENTRY', title: 'Hotel', amount: 1, currency: 'EUR', date: null, fieldValue: 'OLD', readAt: Date.now() },
-  };
+  });
 }
 
 function build(write: () => Promise<void>) {

@@ -4,6 +4,7 @@ import { loadConfig, Tenants } from '../config/index.js';
 import type { ConcurClient } from '../concur/concur.client.js';
 import type { LookupService } from '../lookup/lookup.service.js';
 import { formatAmount, formatDate, SessionPageService } from './session-page.service.js';
+import { testSession } from './session.fixture.js';
 
 describe('session page formatting', () => {
   it('formats amounts as currency for the locale', () => {
@@ -26,26 +27,7 @@ describe('session page formatting', () => {
 });
 
 describe(SessionPageService.name, () => {
-  function session(): LaunchSession {
-    return {
-      id: 'S'.repeat(22),
-      cookieHash: 'h',
-      csrfToken: 'csrf',
-      createdAt: 0,
-      expiresAt: Date.now() + 60_000,
-      version: 4,
-      tenantId: 'sandbox',
-      companyDomain: 'sandbox.example.com',
-      userId: 'u',
-      reportOwnerUserId: 'u',
-      reportOwnerEmployeeId: null,
-      item: { api: 'v4', level: 'ENTRY', url: 'https://x/e', origin: 'https://x' },
-      field: 'custom9',
-      isMobile: false,
-      languageCode: 'de',
-      expenseIds: [],
-    };
-  }
+  const session = (): LaunchSession => testSession({ languageCode: 'de' });
 
   function build(stored: Map<string, LaunchSession>, onRead: () => void = () => undefined) {
     const view = { level: 'ENTRY' as const, title: 'Hotel', amount: 240, currency: 'EUR', date: '2026-11-02', fieldValue: 'PRJ-1002' };
