@@ -5,7 +5,7 @@ import { LaunchSessionService } from '../auth/launch-session.service.js';
 import type { LaunchSession } from '../auth/launch.types.js';
 import { PageException } from '../common/page.exception.js';
 import type { RequestMeta } from '../common/request-meta.js';
-import { Tenants } from '../config/index.js';
+import { type TenantConfig, Tenants } from '../config/index.js';
 import { ConcurClient } from '../concur/concur.client.js';
 import { ConcurError, MAX_FIELD_VALUE_LENGTH } from '../concur/concur.types.js';
 import { LookupService } from '../lookup/lookup.service.js';
@@ -59,7 +59,7 @@ export class FieldUpdateService {
     // A double submit waits for the first one and shows the same outcome instead of writing again.
     const running = this.inFlight.get(session.id);
     if (running) return running;
-    const update = this.writeOnce(session, picked.code, picked.label, meta);
+    const update = this.writeOnce(tenant, session, picked.code, picked.label, meta);
     this.inFlight.set(session.id, update);
     try {
       return await update;
@@ -68,15 +68,14 @@ export class FieldUpdateService {
     }
   }
 
-  private async writeOnce(session: LaunchSession, value: string, label: string, meta: RequestMeta): Promise<UpdateResult> {
+  private async writeOnce(tenant: TenantConfig, session: LaunchSession, value: string, label: string, meta: RequestMeta): Promise<UpdateResult> {
     // A submit that loaded its copy of the session before another one finished: check the stored state.
     const stored = await this.sessions.current(session);
     if (stored?.done) return { value: stored.done.value, label: null };
-    return this.write(session, value, label, meta);
+    return this.write(tenant, session, value, label, meta);
   }
 
-  private async write(session: LaunchSession, value: string, label: string, meta: RequestMeta): Promise<UpdateResult> {
-    const tenant = this.tenants.findById(session.tenantId)!;
+  private async write(tenant: TenantConfig, session: LaunchSession, value: string, label: string, meta: RequestMeta): Promise<UpdateResult> {
     const base = {
       tenantId: session.tenantId,
       companyDomain: session.companyDomain,

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { LaunchSessionService } from '../auth/launch-session.service.js';
 import type { LaunchSession } from '../auth/launch.types.js';
 import { PageException } from '../common/page.exception.js';
-import { Tenants } from '../config/index.js';
+import { type TenantConfig, Tenants } from '../config/index.js';
 import { ConcurClient } from '../concur/concur.client.js';
 import { ConcurError, type ItemView } from '../concur/concur.types.js';
 import { LookupService } from '../lookup/lookup.service.js';
@@ -31,7 +31,7 @@ export class SessionPageService {
   async build(session: LaunchSession, query: SessionPageQuery, correlationId: string) {
     const tenant = this.tenants.findById(session.tenantId);
     if (!tenant) throw new PageException(410, { title: 'This window has expired', message: 'Close this window and click the field again in Concur.' });
-    const view = await this.itemView(session, correlationId);
+    const view = await this.itemView(tenant, session, correlationId);
     const q = typeof query.q === 'string' ? query.q.slice(0, 100) : '';
     const requestedPage = typeof query.page === 'string' && /^\d{1,6}$/.test(query.page) ? Math.max(1, Number(query.page)) : 1;
     const results = await this.lookup.search(tenant, q, requestedPage, PAGE_SIZE);
@@ -64,9 +64,8 @@ export class SessionPageService {
     };
   }
 
-  private async itemView(session: LaunchSession, correlationId: string): Promise<ItemView> {
+  private async itemView(tenant: TenantConfig, session: LaunchSession, correlationId: string): Promise<ItemView> {
     if (session.itemView && Date.now() - session.itemView.readAt < ITEM_FRESH_MS) return session.itemView;
-    const tenant = this.tenants.findById(session.tenantId)!;
     try {
       const view = await this.concur.readItem(tenant, session.item, session.field, correlationId);
       session.itemView = { ...view, readAt: Date.now() };

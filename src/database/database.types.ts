@@ -1,5 +1,3 @@
-import type { Generated } from 'kysely';
-
 /** Tables of the connector's SQL store. Shared by SQLite now and PostgreSQL later. */
 
 export interface AuditEventTable {
@@ -42,4 +40,3 @@ export interface Database {
   oauth_tokens: OAuthTokenTable;
 }
 
-export type { Generated };
