@@ -46,6 +46,9 @@ async function jsonBody(req: Request): Promise<unknown> {
 }
 
 /** The fake Concur: OAuth2 token endpoint, Expense Entries v3 and Expense Reports v4, answering as Concur does. */
+
+const V4_REPORT = 'expensereports/v4/users/:userId/context/:context/reports/:reportId';
+
 @Controller('sandbox/concur')
 export class SandboxConcurController {
   private readonly logger = new Logger(SandboxConcurController.name);
@@ -101,33 +104,13 @@ export class SandboxConcurController {
     });
   }
 
-  @Get('expensereports/v4/users/:userId/context/:context/reports/:reportId')
-  async getReport(@Req() req: Request, @Res() res: Response, @Param() path: V4Path): Promise<void> {
+  @Get([V4_REPORT, `${V4_REPORT}/expenses/:expenseId`, `${V4_REPORT}/allocations/:allocationId`])
+  async getV4Item(@Req() req: Request, @Res() res: Response, @Param() path: V4Path): Promise<void> {
     await this.serveApi(req, res, () => this.getV4(path));
   }
 
-  @Patch('expensereports/v4/users/:userId/context/:context/reports/:reportId')
-  async patchReport(@Req() req: Request, @Res() res: Response, @Param() path: V4Path): Promise<void> {
-    await this.serveApi(req, res, () => this.patchV4(req, path));
-  }
-
-  @Get('expensereports/v4/users/:userId/context/:context/reports/:reportId/expenses/:expenseId')
-  async getExpense(@Req() req: Request, @Res() res: Response, @Param() path: V4Path): Promise<void> {
-    await this.serveApi(req, res, () => this.getV4(path));
-  }
-
-  @Patch('expensereports/v4/users/:userId/context/:context/reports/:reportId/expenses/:expenseId')
-  async patchExpense(@Req() req: Request, @Res() res: Response, @Param() path: V4Path): Promise<void> {
-    await this.serveApi(req, res, () => this.patchV4(req, path));
-  }
-
-  @Get('expensereports/v4/users/:userId/context/:context/reports/:reportId/allocations/:allocationId')
-  async getAllocation(@Req() req: Request, @Res() res: Response, @Param() path: V4Path): Promise<void> {
-    await this.serveApi(req, res, () => this.getV4(path));
-  }
-
-  @Patch('expensereports/v4/users/:userId/context/:context/reports/:reportId/allocations/:allocationId')
-  async patchAllocation(@Req() req: Request, @Res() res: Response, @Param() path: V4Path): Promise<void> {
+  @Patch([V4_REPORT, `${V4_REPORT}/expenses/:expenseId`, `${V4_REPORT}/allocations/:allocationId`])
+  async patchV4Item(@Req() req: Request, @Res() res: Response, @Param() path: V4Path): Promise<void> {
     await this.serveApi(req, res, () => this.patchV4(req, path));
   }
 
