@@ -45,10 +45,10 @@ async function jsonBody(req: Request): Promise<unknown> {
   }
 }
 
-/** The fake Concur: OAuth2 token endpoint, Expense Entries v3 and Expense Reports v4, answering as Concur does. */
-
+/** One route pattern for the three v4 item levels; the store tells them apart by the ids present. */
 const V4_REPORT = 'expensereports/v4/users/:userId/context/:context/reports/:reportId';
 
+/** The fake Concur: OAuth2 token endpoint, Expense Entries v3 and Expense Reports v4, answering as Concur does. */
 @Controller('sandbox/concur')
 export class SandboxConcurController {
   private readonly logger = new Logger(SandboxConcurController.name);
