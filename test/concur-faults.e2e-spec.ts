@@ -1,5 +1,4 @@
-import request from 'supertest';
-import { csrfOf, sandboxIds, signedUrl, startApp, v4Params, type Harness, type SandboxIds } from './harness.js';
+import { openLaunch, sandboxIds, signedUrl, startApp, v4Params, type Harness, type SandboxIds } from './harness.js';
 
 describe('Concur answering slowly or dropping the connection', () => {
   let h: Harness;
@@ -13,13 +12,7 @@ describe('Concur answering slowly or dropping the connection', () => {
 
   const fault = (body: object) => h.http.post('/sandbox/api/faults').set('Content-Type', 'application/json').send(body).expect(200);
 
-  async function launched() {
-    const agent = request.agent(h.origin);
-    const res = await agent.get(signedUrl(h, 4, v4Params(h, ids, 'ENTRY'))).expect(303);
-    const location = res.headers.location as string;
-    const page = await agent.get(location).expect(200);
-    return { agent, location, csrf: csrfOf(page.text), id: location.split('/').pop()! };
-  }
+  const launched = () => openLaunch(h, signedUrl(h, 4, v4Params(h, ids, 'ENTRY')));
 
   it('a write past the timeout, twice, ends in update.failed and the Retry page', async () => {
     const { agent, location, csrf, id } = await launched();

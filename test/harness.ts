@@ -48,6 +48,18 @@ export async function startApp(overrides: Record<string, unknown> = {}, env: Rec
   };
 }
 
+/**
+ * Opens a launch as the popup would: the signed URL, its 303, then the session page, with a
+ * cookie-keeping agent. Returns the 303 response too, for assertions on its headers.
+ */
+export async function openLaunch(h: Harness, url: string) {
+  const agent = request.agent(h.origin);
+  const redirect = await agent.get(url).expect(303);
+  const location = redirect.headers.location as string;
+  const page = await agent.get(location).expect(200);
+  return { agent, redirect, location, id: location.split('/').pop()!, page, csrf: csrfOf(page.text) };
+}
+
 /** The hidden CSRF token of a rendered session page. */
 export function csrfOf(html: string): string {
   const match = /name="csrf" value="([^"]+)"/.exec(html);

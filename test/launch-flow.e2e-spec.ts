@@ -1,4 +1,4 @@
-import { csrfOf, referenceOf, sandboxIds, signedUrl, startApp, v1Params, v4Params, type Harness, type SandboxIds } from './harness.js';
+import { csrfOf, openLaunch, referenceOf, sandboxIds, signedUrl, startApp, v1Params, v4Params, type Harness, type SandboxIds } from './harness.js';
 
 describe('launch to audited field update (sandbox over real HTTP)', () => {
   let h: Harness;
@@ -17,17 +17,14 @@ describe('launch to audited field update (sandbox over real HTTP)', () => {
 
   /** Launches, follows the 303 and returns the agent (with the launch cookie) and the session page. */
   async function launch(url: string) {
-    const { default: request } = await import('supertest');
-    const agent = request.agent(h.origin);
-    const res = await agent.get(url).expect(303);
+    const { agent, redirect: res, location, id, page } = await openLaunch(h, url);
     expect(res.headers['referrer-policy']).toBe('no-referrer');
     expect(res.headers.location).toMatch(/^\/launch\/s\/[A-Za-z0-9_-]{22}$/);
     const cookie = String(res.headers['set-cookie']);
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Lax/i);
     expect(cookie).toContain(`Path=${res.headers.location}`);
-    const page = await agent.get(res.headers.location).expect(200);
-    return { agent, location: res.headers.location as string, page: page.text, launchId: res.headers.location.split('/').pop() as string };
+    return { agent, location, page: page.text, launchId: id };
   }
 
   async function state() {

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { SessionStore } from '../src/auth/session.store.js';
-import { csrfOf, referenceOf, sandboxIds, signedUrl, startApp, v1Params, v4Params, type Harness, type SandboxIds } from './harness.js';
+import { openLaunch, referenceOf, sandboxIds, signedUrl, startApp, v1Params, v4Params, type Harness, type SandboxIds } from './harness.js';
 
 describe('Test Connection', () => {
   let h: Harness;
@@ -43,13 +43,7 @@ describe('launch session', () => {
   });
   afterAll(() => h.close());
 
-  async function launched() {
-    const agent = request.agent(h.origin);
-    const res = await agent.get(signedUrl(h, 4, v4Params(h, ids, 'ENTRY'))).expect(303);
-    const location = res.headers.location as string;
-    const page = await agent.get(location).expect(200);
-    return { agent, location, id: location.split('/').pop()!, csrf: csrfOf(page.text), page };
-  }
+  const launched = () => openLaunch(h, signedUrl(h, 4, v4Params(h, ids, 'ENTRY')));
 
   it('sends a strict CSP, no-referrer and no inline script without a nonce', async () => {
     const { page } = await launched();
