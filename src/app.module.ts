@@ -2,6 +2,8 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { CalloutModule } from './callout/callout.module.js';
 import { ConfigModule, type LoadedConfig } from './config/index.js';
 import { DatabaseModule } from './database/database.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { RedisModule } from './redis/redis.module.js';
 import { SandboxModule } from './sandbox/sandbox.module.js';
 
 @Module({})
@@ -12,6 +14,8 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(loaded),
         DatabaseModule,
+        RedisModule,
+        MetricsModule,
         CalloutModule,
         ...(loaded.config.sandbox.enabled ? [SandboxModule] : []),
       ],

@@ -130,6 +130,16 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
     const lookupPath = resolve(config.configDir, tenant.lookup.file);
     if (!existsSync(lookupPath)) problems.push(`${at}.lookup.file: ${lookupPath} does not exist`);
   }
+  const { certFile, keyFile } = config.server.tls;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    problems.push('server.tls: set both certFile and keyFile, or neither');
+  }
+  for (const [name, file] of [['certFile', certFile], ['keyFile', keyFile]] as const) {
+    if (file !== undefined && !existsSync(file)) problems.push(`server.tls.${name}: ${file} does not exist`);
+  }
+  if ((config.metrics.username === undefined) !== (config.metrics.password === undefined)) {
+    problems.push('metrics: set both username and password (METRICS_USERNAME, METRICS_PASSWORD), or neither');
+  }
   const key = config.security.encryptionKey;
   if (key !== undefined && Buffer.from(key, 'base64').length !== 32) {
     problems.push('security.encryptionKey: must be base64 of exactly 32 bytes (openssl rand -base64 32)');
@@ -205,6 +215,23 @@ const TENANT_SECRETS: Array<[string, string[]]> = [
   ['OAUTH_REFRESH_TOKEN', ['oauth', 'refreshToken']],
 ];
 
+const PLAIN_ENV: Array<[string, string[], 'string' | 'boolean']> = [
+  ['DATABASE_URL', ['storage', 'databaseUrl'], 'string'],
+  ['DATABASE_MIGRATE_ON_START', ['storage', 'migrateOnStart'], 'boolean'],
+  ['REDIS_URL', ['redis', 'url'], 'string'],
+  ['METRICS_USERNAME', ['metrics', 'username'], 'string'],
+  ['METRICS_PASSWORD', ['metrics', 'password'], 'string'],
+  ['LOG_LEVEL', ['logging', 'level'], 'string'],
+  ['LOG_FORMAT', ['logging', 'format'], 'string'],
+  ['TLS_CERT_FILE', ['server', 'tls', 'certFile'], 'string'],
+  ['TLS_KEY_FILE', ['server', 'tls', 'keyFile'], 'string'],
+];
+
+/** "true"/"false" become booleans; anything else stays a string for the validator to refuse. */
+function booleanOf(value: string): boolean | string {
+  return value === 'true' ? true : value === 'false' ? false : value;
+}
+
 function applyEnv(raw: Plain, env: Env, problems: string[]): void {
   const port = envValue(env, 'PORT', problems);
   if (port !== undefined) set(raw, ['server', 'port'], /^\d+$/.test(port) ? Number(port) : port);
@@ -213,7 +240,11 @@ function applyEnv(raw: Plain, env: Env, problems: string[]): void {
   const dataDir = envValue(env, 'CONNECTOR_DATA_DIR', problems);
   if (dataDir !== undefined) set(raw, ['storage', 'dataDir'], dataDir);
   const sandbox = envValue(env, 'CONNECTOR_SANDBOX', problems);
-  if (sandbox !== undefined) set(raw, ['sandbox', 'enabled'], sandbox === 'true' ? true : sandbox === 'false' ? false : sandbox);
+  if (sandbox !== undefined) set(raw, ['sandbox', 'enabled'], booleanOf(sandbox));
+  for (const [name, path, kind] of PLAIN_ENV) {
+    const value = envValue(env, name, problems);
+    if (value !== undefined) set(raw, path, kind === 'boolean' ? booleanOf(value) : value);
+  }
   const tenants = Array.isArray(raw.tenants) ? raw.tenants : [];
   for (const tenant of tenants) {
     if (!isPlain(tenant) || typeof tenant.id !== 'string') continue;

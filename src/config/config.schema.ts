@@ -20,6 +20,14 @@ import {
 
 /** The shape of `config/default.yaml` and of the file named by `CONNECTOR_CONFIG`. */
 
+/** In-process HTTPS, for deployments without a TLS-terminating ingress. Both files or neither. */
+export class TlsConfig {
+  /** PEM certificate chain file. */
+  @IsOptional() @IsString() @IsNotEmpty() certFile?: string;
+  /** PEM private key file. */
+  @IsOptional() @IsString() @IsNotEmpty() keyFile?: string;
+}
+
 export class ServerConfig {
   @IsInt() @Min(0) @Max(65535) port = 3000;
   @IsString() @IsNotEmpty() host = '0.0.0.0';
@@ -27,6 +35,11 @@ export class ServerConfig {
   @IsOptional() trustProxy: boolean | number | string = false;
   /** Largest accepted query string of a launch, in bytes. */
   @IsInt() @Min(512) @Max(65536) maxQueryBytes = 8192;
+  /** On SIGTERM: seconds readiness reports "shutting down" while requests are still served, so load balancers stop sending new ones. */
+  @IsInt() @Min(0) @Max(300) shutdownDelaySeconds = 0;
+  /** On SIGTERM, after the delay: seconds in-flight requests get to finish before connections are closed. */
+  @IsInt() @Min(0) @Max(600) shutdownGraceSeconds = 25;
+  @ValidateNested() @Type(() => TlsConfig) tls: TlsConfig = new TlsConfig();
 }
 
 export class PathsConfig {
@@ -38,6 +51,48 @@ export class StorageConfig {
   /** Folder for the SQLite file and the generated encryption key (embedded default). */
   @IsString() @IsNotEmpty() dataDir = './data';
   @IsString() @IsNotEmpty() sqliteFile = 'connector.db';
+  /** postgres://… : PostgreSQL instead of SQLite. Env: DATABASE_URL. */
+  @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\//) databaseUrl?: string;
+  /** Apply pending migrations at start; off when a Helm hook Job or `cli migrate` does it. Env: DATABASE_MIGRATE_ON_START. */
+  @IsBoolean() migrateOnStart = true;
+  /** Largest number of PostgreSQL connections per replica. */
+  @IsInt() @Min(1) @Max(100) poolSize = 10;
+}
+
+export class RedisConfig {
+  /** redis://… or rediss://… : nonces, sessions, rate limits and token cache in Redis instead of memory. Env: REDIS_URL. */
+  @IsOptional() @IsString() @Matches(/^rediss?:\/\//) url?: string;
+  /** Prefix of every key the connector writes, so several deployments can share one Redis. */
+  @Matches(/^[A-Za-z0-9:_-]{0,64}$/) keyPrefix = 'clc:';
+}
+
+export class RateLimitRule {
+  /** Requests allowed per window. */
+  @IsInt() @Min(1) @Max(1000000) limit: number;
+  @IsInt() @Min(1) @Max(86400) windowSeconds: number;
+}
+
+export class RateLimitConfig {
+  @IsBoolean() enabled = true;
+  /** Signed launches per client IP. */
+  @ValidateNested() @Type(() => RateLimitRule) launch: RateLimitRule = Object.assign(new RateLimitRule(), { limit: 60, windowSeconds: 60 });
+  /** Test Connection calls per client IP. */
+  @ValidateNested() @Type(() => RateLimitRule) testConnection: RateLimitRule = Object.assign(new RateLimitRule(), { limit: 30, windowSeconds: 60 });
+  /** Failed Test Connection logins per tenant (password guessing); when reached, the tenant's Test Connection is refused for the window. */
+  @ValidateNested() @Type(() => RateLimitRule) failedTestConnection: RateLimitRule = Object.assign(new RateLimitRule(), { limit: 10, windowSeconds: 900 });
+}
+
+export class MetricsConfig {
+  @IsBoolean() enabled = true;
+  /** Basic auth for /metrics; both or neither. Env: METRICS_USERNAME, METRICS_PASSWORD. */
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(128) username?: string;
+  @IsOptional() @IsString() @MinLength(1) @MaxLength(128) password?: string;
+}
+
+export class LoggingConfig {
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) level = 'info';
+  /** json: one JSON object a line. pretty: readable, for a developer's terminal. auto: pretty on a terminal outside production, else json. Env: LOG_LEVEL, LOG_FORMAT. */
+  @IsIn(['auto', 'json', 'pretty']) format: 'auto' | 'json' | 'pretty' = 'auto';
 }
 
 export class SessionConfig {
@@ -138,6 +193,10 @@ export class AppConfig {
   @ValidateNested() @Type(() => ConcurConfig) concur: ConcurConfig = new ConcurConfig();
   @ValidateNested() @Type(() => SecurityConfig) security: SecurityConfig = new SecurityConfig();
   @ValidateNested() @Type(() => SandboxConfig) sandbox: SandboxConfig = new SandboxConfig();
+  @ValidateNested() @Type(() => RedisConfig) redis: RedisConfig = new RedisConfig();
+  @ValidateNested() @Type(() => RateLimitConfig) rateLimit: RateLimitConfig = new RateLimitConfig();
+  @ValidateNested() @Type(() => MetricsConfig) metrics: MetricsConfig = new MetricsConfig();
+  @ValidateNested() @Type(() => LoggingConfig) logging: LoggingConfig = new LoggingConfig();
   @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => TenantConfig) tenants: TenantConfig[];
 
   /** Folder that relative paths in the configuration (lookup files) are resolved against. Set by the loader. */
