@@ -6,9 +6,15 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { SandboxModule } from './sandbox/sandbox.module.js';
 
+/** What a caller of createApp may set beyond the configuration (tests capture logs this way). */
+export interface AppModuleOptions {
+  /** Where log lines go instead of stdout. */
+  logDestination?: NodeJS.WritableStream;
+}
+
 @Module({})
 export class AppModule {
-  static forRoot(loaded: LoadedConfig): DynamicModule {
+  static forRoot(loaded: LoadedConfig, _options: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [

@@ -1,10 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AppModule } from './app.module.js';
-import { configureApp } from './app.setup.js';
-import { ConfigError, loadConfig, type LoadedConfig, ServerAddress } from './config/index.js';
+import { ConfigError, loadConfig, type LoadedConfig } from './config/index.js';
+import { createApp, listen } from './server.js';
 
 async function bootstrap(): Promise<void> {
   let loaded: LoadedConfig;
@@ -17,20 +14,15 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
+  const app = await createApp(loaded);
   const logger = new Logger('Bootstrap');
   for (const warning of loaded.warnings) logger.warn(warning);
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(loaded), { bodyParser: false });
-  configureApp(app);
   const { port, host } = loaded.config.server;
-  const server = await app.listen(port, host);
-  const address = server.address();
-  const actualPort = typeof address === 'object' && address ? address.port : port;
-  app.get(ServerAddress).set(`http://127.0.0.1:${actualPort}`);
-
-  logger.log(`Connector listening on http://localhost:${actualPort}`);
+  const origin = await listen(app, port, host);
+  logger.log(`Connector listening on ${origin.replace('127.0.0.1', 'localhost')}`);
   if (loaded.config.sandbox.enabled) {
-    logger.warn(`Sandbox is ON (demo only): open http://localhost:${actualPort}/sandbox`);
+    logger.warn(`Sandbox is ON (demo only): open ${origin.replace('127.0.0.1', 'localhost')}/sandbox`);
   }
 }
 

@@ -1,14 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { AppModule } from '../src/app.module.js';
-import { configureApp } from '../src/app.setup.js';
 import { AuditService } from '../src/audit/audit.service.js';
-import { deepMerge, loadConfig, type AppConfig, ServerAddress } from '../src/config/index.js';
+import { deepMerge, loadConfig, type AppConfig } from '../src/config/index.js';
+import { createApp, type CreateAppOptions, listen } from '../src/server.js';
 
 export interface Harness {
   app: NestExpressApplication;
@@ -24,17 +21,20 @@ export interface Harness {
  * Boots the real application in process on an ephemeral port, on the embedded default with
  * the sandbox, a throw-away data folder and an in-memory SQLite database.
  */
-export async function startApp(overrides: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<Harness> {
+export async function startApp(
+  overrides: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+  options: CreateAppOptions = {},
+): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'clc-e2e-'));
-  const base = { storage: { sqliteFile: ':memory:' }, concur: { retryBaseDelayMs: 5, timeoutMs: 2000 } };
+  const base = {
+    storage: { sqliteFile: ':memory:' },
+    concur: { retryBaseDelayMs: 5, timeoutMs: 2000 },
+    logging: { level: 'silent' },
+  };
   const loaded = loadConfig({ CONNECTOR_DATA_DIR: dataDir, ...env }, deepMerge(base, overrides));
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(loaded)] }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
-  configureApp(app);
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  const origin = `http://127.0.0.1:${port}`;
-  app.get(ServerAddress).set(origin);
+  const app = await createApp(loaded, options);
+  const origin = await listen(app, 0, '127.0.0.1');
   return {
     app,
     config: loaded.config,

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule, type AppModuleOptions } from './app.module.js';
+import { configureApp } from './app.setup.js';
+import { AppConfig, type LoadedConfig, ServerAddress } from './config/index.js';
+
+export type CreateAppOptions = AppModuleOptions;
+
+/**
+ * Builds the whole application: modules, logger, Express setup, and HTTPS when the
+ * configuration names certificate files. main.ts, the CLI and the tests all start here.
+ */
+export async function createApp(loaded: LoadedConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  const { certFile, keyFile } = loaded.config.server.tls;
+  const httpsOptions = certFile && keyFile ? { cert: readFileSync(certFile), key: readFileSync(keyFile) } : undefined;
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(loaded, options), {
+    bodyParser: false,
+    bufferLogs: true,
+    httpsOptions,
+  });
+  configureApp(app);
+  return app;
+}
+
+/** Listens on `port` (0: any free one) and tells the app where it can be reached from itself. */
+export async function listen(app: NestExpressApplication, port: number, host: string): Promise<string> {
+  const server = await app.listen(port, host);
+  const { port: actual } = server.address() as AddressInfo;
+  const scheme = app.get(AppConfig).server.tls.certFile ? 'https' : 'http';
+  const loopback = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const origin = `${scheme}://${loopback.includes(':') ? `[${loopback}]` : loopback}:${actual}`;
+  app.get(ServerAddress).set(origin);
+  return origin;
+}
