@@ -52,6 +52,52 @@ describe('loadConfig', () => {
     expect(config.tenants[0].oauth.refreshToken).toBe('file-refresh-token');
   });
 
+  it('reads the operations settings from the environment', () => {
+    const { config } = loadConfig({
+      DATABASE_URL: 'postgresql://clc:pw@db.internal:5432/clc',
+      DATABASE_MIGRATE_ON_START: 'false',
+      REDIS_URL: 'redis://cache.internal:6379',
+      METRICS_USERNAME: 'prometheus',
+      METRICS_PASSWORD: 'scrape-secret',
+      LOG_LEVEL: 'debug',
+      LOG_FORMAT: 'json',
+    });
+    expect(config.storage.databaseUrl).toBe('postgresql://clc:pw@db.internal:5432/clc');
+    expect(config.storage.migrateOnStart).toBe(false);
+    expect(config.redis.url).toBe('redis://cache.internal:6379');
+    expect(config.redis.keyPrefix).toBe('clc:');
+    expect(config.metrics).toMatchObject({ enabled: true, username: 'prometheus', password: 'scrape-secret' });
+    expect(config.logging).toEqual({ level: 'debug', format: 'json' });
+    expect(config.rateLimit.failedTestConnection).toMatchObject({ limit: 10, windowSeconds: 900 });
+  });
+
+  it('defaults to the embedded stores and refuses malformed operations settings', () => {
+    const { config } = loadConfig({});
+    expect(config.storage.databaseUrl).toBeUndefined();
+    expect(config.redis.url).toBeUndefined();
+    const problems = problemsOf(() =>
+      loadConfig({
+        DATABASE_URL: 'mysql://db/clc',
+        DATABASE_MIGRATE_ON_START: 'yes',
+        REDIS_URL: 'http://cache',
+        METRICS_USERNAME: 'prometheus',
+        LOG_LEVEL: 'loud',
+        TLS_CERT_FILE: '/nonexistent/cert.pem',
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^storage\.databaseUrl: /),
+        expect.stringMatching(/^storage\.migrateOnStart: /),
+        expect.stringMatching(/^redis\.url: /),
+        expect.stringMatching(/^logging\.level: /),
+        'server.tls: set both certFile and keyFile, or neither',
+        'server.tls.certFile: /nonexistent/cert.pem does not exist',
+        'metrics: set both username and password (METRICS_USERNAME, METRICS_PASSWORD), or neither',
+      ]),
+    );
+  });
+
   it('lists every bad key in one error', () => {
     const file = overlay(
       [
