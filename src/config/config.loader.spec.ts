@@ -54,6 +54,7 @@ describe('loadConfig', () => {
 
   it('reads the operations settings from the environment', () => {
     const { config } = loadConfig({
+      CONNECTOR_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
       DATABASE_URL: 'postgresql://clc:pw@db.internal:5432/clc',
       DATABASE_MIGRATE_ON_START: 'false',
       REDIS_URL: 'redis://cache.internal:6379',
@@ -69,6 +70,12 @@ describe('loadConfig', () => {
     expect(config.metrics).toMatchObject({ enabled: true, username: 'prometheus', password: 'scrape-secret' });
     expect(config.logging).toEqual({ level: 'debug', format: 'json' });
     expect(config.rateLimit.failedTestConnection).toMatchObject({ limit: 10, windowSeconds: 900 });
+  });
+
+  it('requires a shared encryption key with shared stores', () => {
+    const problem = 'security.encryptionKey: required with DATABASE_URL or REDIS_URL, the same on every replica (env CONNECTOR_ENCRYPTION_KEY)';
+    expect(problemsOf(() => loadConfig({ REDIS_URL: 'redis://cache:6379' }))).toEqual([problem]);
+    expect(problemsOf(() => loadConfig({ DATABASE_URL: 'postgresql://db/clc' }))).toEqual([problem]);
   });
 
   it('defaults to the embedded stores and refuses malformed operations settings', () => {

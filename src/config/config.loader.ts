@@ -146,6 +146,9 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
   }
   if (production && key === undefined) {
     problems.push('security.encryptionKey: required in production (env CONNECTOR_ENCRYPTION_KEY)');
+  } else if (key === undefined && (config.storage.databaseUrl || config.redis.url)) {
+    // A generated key lives in one replica's data folder: the others could not open what it stored.
+    problems.push('security.encryptionKey: required with DATABASE_URL or REDIS_URL, the same on every replica (env CONNECTOR_ENCRYPTION_KEY)');
   }
 }
 
