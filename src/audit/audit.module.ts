@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { AuditRepository } from './audit.repository.js';
 import { AuditService } from './audit.service.js';
 
-/** The hash-chained audit log. Needs the global DatabaseModule for `DB`. */
+/** The hash-chained audit log. Needs the global DatabaseModule for `DB` and the configuration. */
 @Module({
+  imports: [MetricsModule],
   providers: [AuditRepository, AuditService],
   exports: [AuditService, AuditRepository],
 })

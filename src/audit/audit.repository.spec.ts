@@ -69,6 +69,30 @@ describe(AuditRepository.name, () => {
     expect((await repository.latest(2)).map((r) => r.seq)).toEqual([5, 4]);
   });
 
+  it('runs append work in one transaction on the repository it hands over: a failure keeps none of it', async () => {
+    expect(repository.dialect).toBe('sqlite');
+    await expect(
+      repository.inAppendTransaction(async (log) => {
+        await log.insert(row(1));
+        expect(await log.head()).toEqual({ seq: 1, hash: 'h1' });
+        await log.insert(row(1, { id: 'duplicate seq' }));
+      }),
+    ).rejects.toMatchObject({ message: expect.stringContaining('audit_events.seq') });
+    expect(await repository.head()).toEqual({ seq: 0, hash: GENESIS_HASH });
+    expect(await repository.inAppendTransaction(async (log) => (await log.insert(row(1)), log.head()))).toEqual({ seq: 1, hash: 'h1' });
+    expect(await repository.head()).toEqual({ seq: 1, hash: 'h1' });
+  });
+
+  it('finds requests without an outcome, optionally only those older than a time', async () => {
+    await fill(4, (seq) => ({
+      event_type: seq === 3 ? 'update.succeeded' : 'update.requested',
+      launch_id: seq === 3 ? 'L2' : `L${seq}`,
+    }));
+    // #2 and #3 share launch L2: #2 has its outcome.
+    expect((await repository.requestsWithoutOutcome()).map((r) => r.seq)).toEqual([1, 4]);
+    expect((await repository.requestsWithoutOutcome(new Date(4000).toISOString())).map((r) => r.seq)).toEqual([1]);
+  });
+
   it('offers no way to change or remove an event', () => {
     const methods = Object.getOwnPropertyNames(AuditRepository.prototype);
     expect(methods.filter((m) => /update|delete|remove|truncate|clear|set/i.test(m))).toEqual([]);

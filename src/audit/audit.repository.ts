@@ -1,8 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { dialectOf } from '../database/database.factory.js';
+import type { DatabaseDialect } from '../database/database.info.js';
 import { DB } from '../database/database.tokens.js';
 import type { AuditEventTable, Database } from '../database/database.types.js';
+import { pendingMigrations } from '../database/migrations.js';
 import { GENESIS_HASH } from './hash-chain.js';
+
+/** Transaction-scoped advisory lock held by whoever appends to the log, in any replica (PostgreSQL). */
+const APPEND_LOCK_KEY = 7_264_001_002;
 
 /**
  * SQL of the audit log. Append-only by design: there is deliberately no update or delete
@@ -11,6 +17,32 @@ import { GENESIS_HASH } from './hash-chain.js';
 @Injectable()
 export class AuditRepository {
   constructor(@Inject(DB) private readonly db: Kysely<Database>) {}
+
+  get dialect(): DatabaseDialect {
+    return dialectOf(this.db);
+  }
+
+  /**
+   * Runs `work` in one transaction in which it is the only appender: on PostgreSQL the
+   * transaction first takes an advisory lock every replica takes, so reading the head and
+   * inserting after it cannot interleave with another process; SQLite has a single writer.
+   * `work` must use the repository it is given, which is bound to the transaction.
+   */
+  inAppendTransaction<T>(work: (log: AuditRepository) => Promise<T>): Promise<T> {
+    if (this.dialect !== 'postgres') return this.db.transaction().execute((trx) => work(new AuditRepository(trx)));
+    return this.db
+      .transaction()
+      .setIsolationLevel('read committed')
+      .execute(async (trx) => {
+        await sql`SELECT pg_advisory_xact_lock(${sql.lit(APPEND_LOCK_KEY)})`.execute(trx);
+        return work(new AuditRepository(trx));
+      });
+  }
+
+  /** Migrations the database still lacks; the log cannot be used before they are applied. */
+  pendingMigrations(): Promise<string[]> {
+    return pendingMigrations(this.db);
+  }
 
   async head(): Promise<{ seq: number; hash: string }> {
     const row = await this.db
@@ -61,12 +93,16 @@ export class AuditRepository {
     }
   }
 
-  /** `update.requested` events with no `update.succeeded` or `update.failed` after them in the same launch. */
-  requestsWithoutOutcome(): Promise<AuditEventTable[]> {
+  /**
+   * `update.requested` events with no `update.succeeded` or `update.failed` after them in the
+   * same launch; with `before` (ISO time) only those that occurred earlier.
+   */
+  requestsWithoutOutcome(before?: string): Promise<AuditEventTable[]> {
     return this.db
       .selectFrom('audit_events as r')
       .selectAll('r')
       .where('r.event_type', '=', 'update.requested')
+      .$if(before !== undefined, (qb) => qb.where('r.occurred_at', '<', before!))
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(

@@ -1,11 +1,16 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { type Kysely, sql } from 'kysely';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppConfig, ConcurConfig } from '../config/index.js';
 import { createSqliteKysely } from '../database/database.factory.js';
 import type { AuditEventTable, Database } from '../database/database.types.js';
 import { runMigrations } from '../database/migrations.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { AuditRepository } from './audit.repository.js';
-import { AuditService, storableText } from './audit.service.js';
+import { AuditService, interruptedAfterMs, storableText } from './audit.service.js';
 import type { AuditEventInput } from './audit.types.js';
 import { GENESIS_HASH, eventHash } from './hash-chain.js';
 
@@ -26,17 +31,25 @@ describe(AuditService.name, () => {
   let db: Kysely<Database>;
   let repository: AuditRepository;
   let service: AuditService;
+  let metrics: Metrics;
 
   beforeEach(async () => {
     db = createSqliteKysely(':memory:');
     await runMigrations(db);
     repository = new AuditRepository(db);
-    service = new AuditService(repository);
+    metrics = new Metrics();
+    service = new AuditService(repository, metrics, new AppConfig());
   });
 
   afterEach(async () => {
+    jest.restoreAllMocks();
     await db.destroy();
   });
+
+  async function counted(type: string, outcome: string): Promise<number> {
+    const { values } = await metrics.auditEvents.get();
+    return values.find((v) => v.labels.type === type && v.labels.outcome === outcome)?.value ?? 0;
+  }
 
   async function recordMany(count: number): Promise<void> {
     for (let i = 1; i <= count; i++) await service.record(input({ newValue: `value-${i}` }));
@@ -105,12 +118,7 @@ describe(AuditService.name, () => {
 
     it('logs a failed write and keeps going', async () => {
       const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-      const insert = repository.insert.bind(repository);
-      let failures = 1;
-      repository.insert = async (row) => {
-        if (failures-- > 0) throw new Error('disk full');
-        return insert(row);
-      };
+      jest.spyOn(AuditRepository.prototype, 'insert').mockRejectedValueOnce(new Error('disk full'));
       await expect(service.record(input())).rejects.toThrow('disk full');
       expect(logged).toHaveBeenCalledWith(expect.stringContaining('disk full'));
       logged.mockRestore();
@@ -118,20 +126,45 @@ describe(AuditService.name, () => {
       expect(await service.verify()).toMatchObject({ intact: true, count: 1 });
     });
 
-    it('retries after the head when another writer took the next seq first', async () => {
-      const other = new AuditService(new AuditRepository(db));
-      const insert = repository.insert.bind(repository);
-      let raced = false;
-      repository.insert = async (row) => {
-        if (!raced) {
-          raced = true;
-          await other.record(input({ actingUser: 'other process' }));
-        }
-        return insert(row);
-      };
-      const event = await service.record(input());
-      expect(event.seq).toBe(2);
-      expect(await service.verify()).toMatchObject({ intact: true, count: 2 });
+    it('retries after the head when another process took the next seq first', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'clc-audit-'));
+      const first = createSqliteKysely(join(dir, 'audit.db'));
+      const second = createSqliteKysely(join(dir, 'audit.db'));
+      try {
+        await runMigrations(first);
+        const ours = new AuditService(new AuditRepository(first), new Metrics(), new AppConfig());
+        const other = new AuditService(new AuditRepository(second), new Metrics(), new AppConfig());
+        const insert = AuditRepository.prototype.insert;
+        let raced = false;
+        jest.spyOn(AuditRepository.prototype, 'insert').mockImplementation(async function (this: AuditRepository, row) {
+          if (!raced) {
+            raced = true;
+            // Our transaction has read head #0; the other process commits #1 before we insert.
+            await other.record(input({ actingUser: 'other process' }));
+          }
+          return insert.call(this, row);
+        });
+        const event = await ours.record(input());
+        expect(raced).toBe(true);
+        expect(event.seq).toBe(2);
+        expect(await ours.verify()).toMatchObject({ intact: true, count: 2 });
+      } finally {
+        await first.destroy();
+        await second.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('counts each appended event by type and outcome once it is committed', async () => {
+      await service.record(input({ type: 'launch.accepted', outcome: 'success' }));
+      await service.record(input({ type: 'launch.accepted', outcome: 'success' }));
+      await service.record(input({ type: 'update.requested', outcome: 'pending' }));
+      jest.spyOn(AuditRepository.prototype, 'insert').mockRejectedValueOnce(new Error('disk full'));
+      jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      await expect(service.record(input({ type: 'update.failed', outcome: 'failure' }))).rejects.toThrow('disk full');
+      expect(await counted('launch.accepted', 'success')).toBe(2);
+      expect(await counted('update.requested', 'pending')).toBe(1);
+      expect(await counted('update.failed', 'failure')).toBe(0);
     });
 
     it('cuts long strings to their maxima before hashing', async () => {
@@ -171,6 +204,62 @@ describe(AuditService.name, () => {
       expect(crashed[1].reason).toMatch(/^interrupted: no outcome was recorded for request #3/);
       expect(await service.reconcileInterruptedUpdates()).toBe(0);
       expect(await service.verify()).toMatchObject({ intact: true, count: 6 });
+      expect(await counted('update.failed', 'failure')).toBe(2);
+    });
+
+    it('closes the requests in one transaction: a failed write leaves none of them closed', async () => {
+      await service.record(input({ type: 'update.requested', outcome: 'pending', launchId: 'one' }));
+      await service.record(input({ type: 'update.requested', outcome: 'pending', launchId: 'two' }));
+      const insert = AuditRepository.prototype.insert;
+      let calls = 0;
+      jest.spyOn(AuditRepository.prototype, 'insert').mockImplementation(async function (this: AuditRepository, row) {
+        if (++calls === 2) throw new Error('disk full');
+        return insert.call(this, row);
+      });
+      jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      await expect(service.reconcileInterruptedUpdates()).rejects.toThrow('disk full');
+      expect(calls).toBe(2);
+      expect((await service.latest()).map((e) => e.type)).toEqual(['update.requested', 'update.requested']);
+      expect(await counted('update.failed', 'failure')).toBe(0);
+
+      expect(await service.reconcileInterruptedUpdates()).toBe(2);
+      expect(await service.verify()).toMatchObject({ intact: true, count: 4 });
+    });
+
+    it('runs at bootstrap on SQLite, closing even a request made a moment ago, and sets no timer', async () => {
+      await service.record(input({ type: 'update.requested', outcome: 'pending', launchId: 'fresh' }));
+      const timers = jest.spyOn(global, 'setInterval');
+      await service.onApplicationBootstrap();
+      expect((await service.eventsOfLaunch('fresh')).map((e) => e.type)).toEqual(['update.requested', 'update.failed']);
+      expect(timers).not.toHaveBeenCalled();
+      await service.onModuleDestroy();
+    });
+
+    it('waits at bootstrap while migrations are pending, with a warning instead of a failed start', async () => {
+      const bare = createSqliteKysely(':memory:');
+      try {
+        const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+        const early = new AuditService(new AuditRepository(bare), new Metrics(), new AppConfig());
+        await expect(early.onApplicationBootstrap()).resolves.toBeUndefined();
+        expect(warned).toHaveBeenCalledWith(expect.stringContaining('migrations pending (001_initial, 002_audit_append_only)'));
+      } finally {
+        await bare.destroy();
+      }
+    });
+  });
+
+  describe(interruptedAfterMs.name, () => {
+    const concur = (extra: Partial<ConcurConfig>) => Object.assign(new ConcurConfig(), extra);
+
+    it('is at least 15 minutes', () => {
+      expect(interruptedAfterMs(concur({}))).toBe(15 * 60_000);
+      expect(interruptedAfterMs(concur({ timeoutMs: 100, maxRetries: 0 }))).toBe(15 * 60_000);
+    });
+
+    it('grows with the timeout, the retries and the Retry-After waits, plus five minutes', () => {
+      // Token call and write, 11 attempts of 2 minutes each, 10 waits of 2 minutes.
+      const slow = concur({ timeoutMs: 120_000, maxRetries: 10, maxRetryAfterSeconds: 120 });
+      expect(interruptedAfterMs(slow)).toBe((2 * 11 * 120_000 + 10 * 120_000) + 5 * 60_000);
     });
   });
 
@@ -207,6 +296,9 @@ describe(AuditService.name, () => {
   describe('verify against tampering in SQL', () => {
     beforeEach(async () => {
       await recordMany(5);
+      // The database refuses UPDATE and DELETE; someone with rights to change the schema can drop that guard.
+      await sql`DROP TRIGGER audit_events_no_update`.execute(db);
+      await sql`DROP TRIGGER audit_events_no_delete`.execute(db);
     });
 
     it('finds the untouched log intact', async () => {

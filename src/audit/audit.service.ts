@@ -1,6 +1,8 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { AppConfig, type ConcurConfig } from '../config/index.js';
 import type { AuditEventTable } from '../database/database.types.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { AuditRepository } from './audit.repository.js';
 import type { AuditEvent, AuditEventInput, AuditEventType, AuditOutcome, ChainVerification } from './audit.types.js';
 import { eventHash, verifyChain } from './hash-chain.js';
@@ -11,6 +13,23 @@ const MAX_OTHER = 512;
 const MAX_LATEST = 1000;
 /** Attempts when another writer (another process) took the next seq between our read and insert. */
 const MAX_APPEND_ATTEMPTS = 5;
+/** How often each replica looks for interrupted updates on PostgreSQL. */
+const RECONCILE_INTERVAL_MS = 60_000;
+const MIN_INTERRUPTED_AFTER_MS = 15 * 60_000;
+const INTERRUPTED_MARGIN_MS = 5 * 60_000;
+
+/**
+ * How old an `update.requested` without outcome must be before any replica may mark it
+ * interrupted (PostgreSQL, several replicas). The replica that wrote it records the outcome
+ * within a token call and the write, each at most `timeoutMs` per attempt over
+ * `maxRetries + 1` attempts, plus the Retry-After waits between them; the margin covers
+ * backoff, audit retries and clock skew between replicas. Never less than 15 minutes.
+ */
+export function interruptedAfterMs(concur: ConcurConfig): number {
+  const attempts = concur.maxRetries + 1;
+  const worstCase = 2 * attempts * concur.timeoutMs + concur.maxRetries * concur.maxRetryAfterSeconds * 1000;
+  return Math.max(MIN_INTERRUPTED_AFTER_MS, worstCase + INTERRUPTED_MARGIN_MS);
+}
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
@@ -29,44 +48,109 @@ export function storableText(value: string | null | undefined, max: number): str
   return text;
 }
 
+/** The columns of one event but its place in the chain (seq, prev_hash, hash). */
+type EventBody = Omit<AuditEventTable, 'seq' | 'prev_hash' | 'hash'>;
+
+function eventBody(input: AuditEventInput): EventBody {
+  return {
+    id: randomUUID(),
+    occurred_at: new Date().toISOString(),
+    event_type: storableText(input.type, MAX_OTHER) ?? '',
+    outcome: storableText(input.outcome, MAX_OTHER) ?? '',
+    tenant_id: storableText(input.tenantId, MAX_OTHER),
+    company_domain: storableText(input.companyDomain, MAX_OTHER),
+    acting_user: storableText(input.actingUser, MAX_OTHER),
+    report_owner: storableText(input.reportOwner, MAX_OTHER),
+    item_url: storableText(input.itemUrl, MAX_ITEM_URL),
+    launch_id: storableText(input.launchId, MAX_OTHER),
+    field: storableText(input.field, MAX_OTHER),
+    old_value: storableText(input.oldValue, MAX_OTHER),
+    new_value: storableText(input.newValue, MAX_OTHER),
+    reason: storableText(input.reason, MAX_OTHER),
+    correlation_id: storableText(input.correlationId, MAX_OTHER),
+    client_ip: storableText(input.clientIp, MAX_OTHER),
+    user_agent: storableText(input.userAgent, MAX_USER_AGENT),
+  };
+}
+
+/** Appends after the current head of the log it is given (inside an append transaction). */
+type Append = (body: EventBody) => Promise<AuditEventTable>;
+
 /** Writes audit events into the hash-chained log and reads them back. */
 @Injectable()
-export class AuditService implements OnApplicationBootstrap {
+export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuditService.name);
   private tail: Promise<unknown> = Promise.resolve();
+  private reconcileTimer?: NodeJS.Timeout;
+  private periodicRun?: Promise<void>;
+  private schemaReady = false;
 
-  constructor(private readonly repository: AuditRepository) {}
+  constructor(
+    private readonly repository: AuditRepository,
+    private readonly metrics: Metrics,
+    private readonly config: AppConfig,
+  ) {}
 
   /** Appends one event; once the promise resolves the event is committed to disk. */
-  record(input: AuditEventInput): Promise<AuditEvent> {
-    // One append at a time in this process, so reading the head and inserting after it are atomic.
-    const appended = this.tail.then(() => this.append(input));
-    this.tail = appended.catch(() => undefined);
-    return appended;
+  async record(input: AuditEventInput): Promise<AuditEvent> {
+    const body = eventBody(input);
+    const [row] = await this.enqueue(() => this.commit(body.event_type, (append) => append(body)));
+    return toAuditEvent(row);
   }
 
+  /**
+   * Reconciles at start (unless migrations are pending) and, on PostgreSQL, every minute
+   * after, since another replica's request may only now have become old enough.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    await this.reconcileInterruptedUpdates();
+    const pending = await this.repository.pendingMigrations();
+    this.schemaReady = pending.length === 0;
+    if (this.schemaReady) await this.reconcileInterruptedUpdates();
+    else this.logger.warn(`Interrupted updates not reconciled: database migrations pending (${pending.join(', ')})`);
+    if (this.repository.dialect === 'postgres') {
+      this.reconcileTimer = setInterval(() => void this.reconcilePeriodically(), RECONCILE_INTERVAL_MS);
+      this.reconcileTimer.unref();
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.reconcileTimer);
+    this.reconcileTimer = undefined;
+    await this.periodicRun;
   }
 
   /**
    * Gives every `update.requested` left without an outcome (the process stopped, or its outcome
    * could not be written) an `update.failed` marked interrupted, so no request stays open in the log.
-   * The embedded store has one process, so at start nothing else can still be in flight.
+   * SQLite has one process, so at start nothing else can still be in flight and every such request
+   * is closed. On PostgreSQL another replica may still be waiting for Concur: only requests older
+   * than `interruptedAfterMs` are closed, and they are looked up again under the append lock so
+   * replicas reconciling at the same time close each request once.
    */
   async reconcileInterruptedUpdates(): Promise<number> {
-    const dangling = await this.repository.requestsWithoutOutcome();
-    for (const row of dangling) {
-      const requested = toAuditEvent(row);
-      await this.record({
-        ...pickContext(requested),
-        type: 'update.failed',
-        outcome: 'failure',
-        reason: `interrupted: no outcome was recorded for request #${requested.seq}; check the field in Concur`,
-      });
-    }
-    if (dangling.length) this.logger.warn(`${dangling.length} interrupted update(s) marked as failed in the audit log`);
-    return dangling.length;
+    const before =
+      this.repository.dialect === 'postgres'
+        ? new Date(Date.now() - interruptedAfterMs(this.config.concur)).toISOString()
+        : undefined;
+    // A look without the lock first: mostly there is nothing to close.
+    if (!(await this.repository.requestsWithoutOutcome(before)).length) return 0;
+    const marked = await this.enqueue(() =>
+      this.commit('update.failed', async (append, log) => {
+        for (const row of await log.requestsWithoutOutcome(before)) {
+          const requested = toAuditEvent(row);
+          await append(
+            eventBody({
+              ...pickContext(requested),
+              type: 'update.failed',
+              outcome: 'failure',
+              reason: `interrupted: no outcome was recorded for request #${requested.seq}; check the field in Concur`,
+            }),
+          );
+        }
+      }),
+    );
+    if (marked.length) this.logger.warn(`${marked.length} interrupted update(s) marked as failed in the audit log`);
+    return marked.length;
   }
 
   async verify(): Promise<ChainVerification> {
@@ -87,43 +171,71 @@ export class AuditService implements OnApplicationBootstrap {
     return (await this.repository.latest(bounded)).map(toAuditEvent);
   }
 
-  private async append(input: AuditEventInput): Promise<AuditEvent> {
-    const body = {
-      id: randomUUID(),
-      occurred_at: new Date().toISOString(),
-      event_type: storableText(input.type, MAX_OTHER) ?? '',
-      outcome: storableText(input.outcome, MAX_OTHER) ?? '',
-      tenant_id: storableText(input.tenantId, MAX_OTHER),
-      company_domain: storableText(input.companyDomain, MAX_OTHER),
-      acting_user: storableText(input.actingUser, MAX_OTHER),
-      report_owner: storableText(input.reportOwner, MAX_OTHER),
-      item_url: storableText(input.itemUrl, MAX_ITEM_URL),
-      launch_id: storableText(input.launchId, MAX_OTHER),
-      field: storableText(input.field, MAX_OTHER),
-      old_value: storableText(input.oldValue, MAX_OTHER),
-      new_value: storableText(input.newValue, MAX_OTHER),
-      reason: storableText(input.reason, MAX_OTHER),
-      correlation_id: storableText(input.correlationId, MAX_OTHER),
-      client_ip: storableText(input.clientIp, MAX_OTHER),
-      user_agent: storableText(input.userAgent, MAX_USER_AGENT),
-    };
-    for (let attempt = 1; ; attempt++) {
-      const head = await this.repository.head();
-      const unhashed = { seq: head.seq + 1, ...body, prev_hash: head.hash };
-      const row: AuditEventTable = { ...unhashed, hash: eventHash(unhashed) };
+  private async reconcilePeriodically(): Promise<void> {
+    if (this.periodicRun) return;
+    this.periodicRun = (async () => {
       try {
-        await this.repository.insert(row);
-        return toAuditEvent(row);
+        if (!this.schemaReady) this.schemaReady = (await this.repository.pendingMigrations()).length === 0;
+        if (this.schemaReady) await this.reconcileInterruptedUpdates();
       } catch (err) {
-        const moved = (await this.repository.head().catch(() => head)).seq !== head.seq;
+        this.logger.warn(`Looking for interrupted updates failed: ${messageOf(err)}`);
+      }
+    })().finally(() => {
+      this.periodicRun = undefined;
+    });
+    await this.periodicRun;
+  }
+
+  /** One append (or reconciliation) at a time in this process. */
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.tail.then(work);
+    this.tail = done.catch(() => undefined);
+    return done;
+  }
+
+  /**
+   * Runs `write` in one append transaction (the head read and the inserts after it are atomic,
+   * across processes on PostgreSQL) and counts the events once committed. If an insert failed
+   * because another writer took the seq meanwhile, the whole transaction is tried again.
+   */
+  private async commit(
+    what: string,
+    write: (append: Append, log: AuditRepository) => Promise<unknown>,
+  ): Promise<AuditEventTable[]> {
+    for (let attempt = 1; ; attempt++) {
+      let rows: AuditEventTable[] = [];
+      let seenHead: number | undefined;
+      try {
+        await this.repository.inAppendTransaction(async (log) => {
+          rows = [];
+          await write(async (body) => {
+            const head = await log.head();
+            seenHead ??= head.seq;
+            const unhashed = { seq: head.seq + 1, ...body, prev_hash: head.hash };
+            const row: AuditEventTable = { ...unhashed, hash: eventHash(unhashed) };
+            await log.insert(row);
+            rows.push(row);
+            return row;
+          }, log);
+        });
+      } catch (err) {
+        const seen = seenHead;
+        const moved = seen !== undefined && (await this.repository.head().catch(() => ({ seq: seen }))).seq !== seen;
         if (!moved || attempt >= MAX_APPEND_ATTEMPTS) {
-          const message = (err as { message?: unknown } | null)?.message;
-          this.logger.error(`Audit event ${row.event_type} could not be written: ${String(message ?? err)}`);
+          this.logger.error(`Audit event ${what} could not be written: ${messageOf(err)}`);
           throw err;
         }
+        continue;
       }
+      for (const row of rows) this.metrics.auditEvents.inc({ type: row.event_type, outcome: row.outcome });
+      return rows;
     }
   }
+}
+
+function messageOf(err: unknown): string {
+  const message = (err as { message?: unknown } | null)?.message;
+  return String(message ?? err);
 }
 
 function toAuditEvent(row: AuditEventTable): AuditEvent {

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
-import { createSqliteKysely } from './database.factory.js';
+import { StorageConfig } from '../config/index.js';
+import { checkConnection, createKysely, createSqliteKysely, dialectOf } from './database.factory.js';
+import { DatabaseInfo, databaseInfoOf, redactedPostgresUrl } from './database.info.js';
 import type { Database } from './database.types.js';
 
 async function pragma(db: Kysely<Database>, name: string): Promise<unknown> {
@@ -58,5 +60,57 @@ describe(createSqliteKysely.name, () => {
     } finally {
       await db.destroy();
     }
+  });
+});
+
+describe(createKysely.name, () => {
+  const storage = (extra: Partial<StorageConfig>) => Object.assign(new StorageConfig(), extra);
+
+  it('uses SQLite without a database URL', async () => {
+    const { db, info } = createKysely(storage({ sqliteFile: ':memory:' }));
+    try {
+      expect(info).toEqual(new DatabaseInfo('sqlite', ':memory:'));
+      expect(dialectOf(db)).toBe('sqlite');
+      await expect(checkConnection(db, info)).resolves.toBeUndefined();
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('uses PostgreSQL with a database URL, connecting only when first used', async () => {
+    const { db, info } = createKysely(storage({ databaseUrl: 'postgres://app:pw@db.internal:6543/clc', poolSize: 3 }));
+    try {
+      expect(info).toEqual(new DatabaseInfo('postgres', 'postgres://app@db.internal:6543/clc'));
+      expect(info.description).toBe('PostgreSQL postgres://app@db.internal:6543/clc');
+      expect(dialectOf(db)).toBe('postgres');
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('names the unreachable PostgreSQL host without the password', async () => {
+    const { db, info } = createKysely(storage({ databaseUrl: 'postgresql://app:s3cret@127.0.0.1:1/clc' }));
+    try {
+      const failure = checkConnection(db, info);
+      await expect(failure).rejects.toThrow(/^PostgreSQL at postgresql:\/\/app@127\.0\.0\.1:1\/clc cannot be reached: .*ECONNREFUSED/);
+      await expect(failure).rejects.not.toThrow(/s3cret/);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe(databaseInfoOf.name, () => {
+  it('keeps only scheme, user, host, port and database of a PostgreSQL URL', () => {
+    expect(redactedPostgresUrl('postgresql://u:p%40ss@h:5432/d?sslmode=require&password=x')).toBe('postgresql://u@h:5432/d');
+    expect(redactedPostgresUrl('postgres://h/d')).toBe('postgres://h/d');
+    expect(redactedPostgresUrl('postgresql:///d?host=/var/run/postgresql')).toBe('postgresql:///var/run/postgresql/d');
+    expect(redactedPostgresUrl('postgres://u:p@[bad')).toBe('(unreadable DATABASE_URL)');
+  });
+
+  it('resolves the SQLite file against the data folder', () => {
+    expect(databaseInfoOf(Object.assign(new StorageConfig(), { dataDir: '/srv', sqliteFile: 'c.db' }))).toEqual(
+      new DatabaseInfo('sqlite', '/srv/c.db'),
+    );
   });
 });

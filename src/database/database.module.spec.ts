@@ -1,11 +1,12 @@
-import { Global, Module } from '@nestjs/common';
+import { jest } from '@jest/globals';
+import { Global, Logger, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import { AppConfig, StorageConfig } from '../config/index.js';
-import { DatabaseModule, sqliteFileOf } from './database.module.js';
+import { DatabaseInfo, DatabaseModule, sqliteFileOf } from './database.module.js';
 import { DB } from './database.tokens.js';
 import type { Database } from './database.types.js';
 
@@ -23,6 +24,7 @@ describe(DatabaseModule.name, () => {
   });
 
   afterEach(() => {
+    jest.restoreAllMocks();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -42,6 +44,31 @@ describe(DatabaseModule.name, () => {
     expect(await db.selectFrom('audit_events').selectAll().execute()).toEqual([]);
     await app.close();
     await expect(sql`SELECT 1`.execute(db)).rejects.toThrow();
+  });
+
+  it('says which store it uses', async () => {
+    const moduleRef = await boot(configWith({ dataDir: join(dir, 'data'), sqliteFile: 'audit.db' }));
+    const info = moduleRef.get(DatabaseInfo);
+    expect(info).toEqual(new DatabaseInfo('sqlite', join(dir, 'data', 'audit.db')));
+    expect(info.description).toBe(`SQLite ${join(dir, 'data', 'audit.db')}`);
+    await moduleRef.close();
+  });
+
+  it('with migrateOnStart off applies nothing and warns which migrations are pending', async () => {
+    const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const moduleRef = await boot(configWith({ dataDir: dir, sqliteFile: 'late.db', migrateOnStart: false }));
+    const db = moduleRef.get<Kysely<Database>>(DB);
+    expect(await db.introspection.getTables()).toEqual([]);
+    expect(warned).toHaveBeenCalledWith(
+      expect.stringMatching(/2 migration\(s\) pending: 001_initial, 002_audit_append_only\. storage\.migrateOnStart is off/),
+    );
+    await moduleRef.close();
+  });
+
+  it('stops the start with the host when PostgreSQL cannot be reached, never the password', async () => {
+    const failure = boot(configWith({ databaseUrl: 'postgresql://app:s3cret-pw@127.0.0.1:1/connector?password=s3cret-pw' }));
+    await expect(failure).rejects.toThrow(/^PostgreSQL at postgresql:\/\/app@127\.0\.0\.1:1\/connector cannot be reached: .*ECONNREFUSED/);
+    await expect(failure).rejects.not.toThrow(/s3cret/);
   });
 
   it('resolves the file against the data folder unless it is :memory:', () => {

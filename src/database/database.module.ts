@@ -1,29 +1,43 @@
 import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { resolve } from 'node:path';
 import type { Kysely } from 'kysely';
-import { AppConfig, type StorageConfig } from '../config/index.js';
-import { createSqliteKysely } from './database.factory.js';
+import { AppConfig } from '../config/index.js';
+import { checkConnection, createKysely } from './database.factory.js';
+import { DatabaseInfo, databaseInfoOf } from './database.info.js';
 import { DB } from './database.tokens.js';
 import type { Database } from './database.types.js';
-import { runMigrations } from './migrations.js';
+import { pendingMigrations, runMigrations } from './migrations.js';
 
-/** Where the SQLite database lives: `:memory:` as is, otherwise a file in the data folder. */
-export function sqliteFileOf(storage: StorageConfig): string {
-  return storage.sqliteFile === ':memory:' ? ':memory:' : resolve(storage.dataDir, storage.sqliteFile);
-}
+export { DatabaseInfo, type DatabaseDialect, sqliteFileOf } from './database.info.js';
 
-async function openDatabase(config: AppConfig): Promise<Kysely<Database>> {
+/**
+ * Opens the configured store and checks it answers. With `storage.migrateOnStart` it applies
+ * pending migrations; without, it only warns about them (readiness stays down until a
+ * migration Job or `cli migrate` has run).
+ */
+export async function openDatabase(config: AppConfig): Promise<Kysely<Database>> {
   const logger = new Logger(DatabaseModule.name);
-  const file = sqliteFileOf(config.storage);
-  const db = createSqliteKysely(file);
+  const { db, info } = createKysely(config.storage);
   try {
-    const applied = await runMigrations(db);
-    logger.log(
-      `SQLite database at ${file}; ${applied.length ? `applied migrations: ${applied.join(', ')}` : 'schema up to date'}`,
-    );
+    await checkConnection(db, info);
+    if (config.storage.migrateOnStart) {
+      const applied = await runMigrations(db);
+      logger.log(
+        `Using ${info.description}; ${applied.length ? `applied migrations: ${applied.join(', ')}` : 'schema up to date'}`,
+      );
+    } else {
+      const pending = await pendingMigrations(db);
+      if (pending.length) {
+        logger.warn(
+          `Using ${info.description}; ${pending.length} migration(s) pending: ${pending.join(', ')}. ` +
+            'storage.migrateOnStart is off: run the migrate command (or the migration Job); until then the connector is not ready',
+        );
+      } else {
+        logger.log(`Using ${info.description}; schema up to date`);
+      }
+    }
     return db;
   } catch (err) {
-    await db.destroy();
+    await db.destroy().catch(() => undefined);
     throw err;
   }
 }
@@ -37,10 +51,17 @@ export class DatabaseShutdown implements OnApplicationShutdown {
   }
 }
 
-/** Provides the migrated `Kysely<Database>` under the `DB` token to every module. */
+/**
+ * Provides the `Kysely<Database>` under the `DB` token to every module, and `DatabaseInfo`
+ * (which store, where) for health and the CLI.
+ */
 @Global()
 @Module({
-  providers: [{ provide: DB, inject: [AppConfig], useFactory: openDatabase }, DatabaseShutdown],
-  exports: [DB],
+  providers: [
+    { provide: DB, inject: [AppConfig], useFactory: openDatabase },
+    { provide: DatabaseInfo, inject: [AppConfig], useFactory: (config: AppConfig) => databaseInfoOf(config.storage) },
+    DatabaseShutdown,
+  ],
+  exports: [DB, DatabaseInfo],
 })
 export class DatabaseModule {}

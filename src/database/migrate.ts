@@ -1,6 +1,5 @@
 import type { AppConfig } from '../config/index.js';
-import { createSqliteKysely } from './database.factory.js';
-import { sqliteFileOf } from './database.module.js';
+import { checkConnection, createKysely } from './database.factory.js';
 import { runMigrations } from './migrations.js';
 
 export interface MigrationReport {
@@ -9,12 +8,15 @@ export interface MigrationReport {
   applied: string[];
 }
 
-/** Opens the configured database, applies every pending migration and closes it (the `migrate` CLI command). */
+/**
+ * Opens the configured database (SQLite or PostgreSQL), applies every pending migration and
+ * closes it (the `migrate` CLI command, the Helm migration Job). Safe to run while replicas start.
+ */
 export async function migrateDatabase(config: AppConfig): Promise<MigrationReport> {
-  const location = sqliteFileOf(config.storage);
-  const db = createSqliteKysely(location);
+  const { db, info } = createKysely(config.storage);
   try {
-    return { location: `SQLite ${location}`, applied: await runMigrations(db) };
+    await checkConnection(db, info);
+    return { location: info.description, applied: await runMigrations(db) };
   } finally {
     await db.destroy();
   }

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { createSqliteKysely } from './database.factory.js';
 import type { Database } from './database.types.js';
-import { CodeMigrationProvider, runMigrations } from './migrations.js';
+import { APPEND_ONLY_MESSAGE, CodeMigrationProvider, pendingMigrations, runMigrations } from './migrations.js';
 
 describe(runMigrations.name, () => {
   let db: Kysely<Database>;
@@ -14,13 +14,20 @@ describe(runMigrations.name, () => {
     await db.destroy();
   });
 
-  it('applies 001_initial once and nothing on a second run', async () => {
-    expect(await runMigrations(db)).toEqual(['001_initial']);
+  it('applies every migration once and nothing on a second run', async () => {
+    expect(await runMigrations(db)).toEqual(['001_initial', '002_audit_append_only']);
     expect(await runMigrations(db)).toEqual([]);
   });
 
   it('provides every migration from code', async () => {
-    expect(Object.keys(await new CodeMigrationProvider().getMigrations())).toEqual(['001_initial']);
+    expect(Object.keys(await new CodeMigrationProvider().getMigrations())).toEqual(['001_initial', '002_audit_append_only']);
+  });
+
+  it('lists pending migrations without applying them', async () => {
+    expect(await pendingMigrations(db)).toEqual(['001_initial', '002_audit_append_only']);
+    expect(await db.introspection.getTables()).toEqual([]);
+    await runMigrations(db);
+    expect(await pendingMigrations(db)).toEqual([]);
   });
 
   it('creates the audit and token tables with the columns of database.types.ts', async () => {
@@ -84,6 +91,46 @@ describe(runMigrations.name, () => {
     });
     await expect(db.insertInto('audit_events').values({ ...row, seq: 2 } as never).execute()).rejects.toMatchObject({
       message: expect.stringContaining('audit_events.id'),
+    });
+  });
+
+  describe('002_audit_append_only', () => {
+    const event = { seq: 1, id: 'a', occurred_at: 't', event_type: 'e', outcome: 'o', prev_hash: 'p', hash: 'h' };
+
+    beforeEach(async () => {
+      await runMigrations(db);
+      await db.insertInto('audit_events').values(event as never).execute();
+      await db.insertInto('audit_events').values({ ...event, seq: 2, id: 'b' } as never).execute();
+    });
+
+    it('makes the database refuse to change an audit event', async () => {
+      await expect(db.updateTable('audit_events').set({ new_value: 'x' }).where('seq', '=', 1).execute()).rejects.toMatchObject({
+        message: `${APPEND_ONLY_MESSAGE}: UPDATE refused`,
+      });
+      await expect(sql`UPDATE audit_events SET hash = 'forged'`.execute(db)).rejects.toMatchObject({
+        message: `${APPEND_ONLY_MESSAGE}: UPDATE refused`,
+      });
+      expect((await db.selectFrom('audit_events').select('hash').orderBy('seq').execute()).map((r) => r.hash)).toEqual(['h', 'h']);
+    });
+
+    it('makes the database refuse to remove an audit event, one or all', async () => {
+      await expect(db.deleteFrom('audit_events').where('seq', '=', 2).execute()).rejects.toMatchObject({
+        message: `${APPEND_ONLY_MESSAGE}: DELETE refused`,
+      });
+      await expect(sql`DELETE FROM audit_events`.execute(db)).rejects.toMatchObject({
+        message: `${APPEND_ONLY_MESSAGE}: DELETE refused`,
+      });
+      expect(await db.selectFrom('audit_events').select('seq').execute()).toHaveLength(2);
+    });
+
+    it('still accepts new events and leaves the token table writable', async () => {
+      await db.insertInto('audit_events').values({ ...event, seq: 3, id: 'c' } as never).execute();
+      const token = { tenant_id: 't', refresh_token_enc: 'e', seed_hash: 's', updated_at: 'u' };
+      await db.insertInto('oauth_tokens').values(token).execute();
+      await db.updateTable('oauth_tokens').set({ refresh_token_enc: 'e2' }).execute();
+      await db.deleteFrom('oauth_tokens').execute();
+      expect(await db.selectFrom('audit_events').select('seq').execute()).toHaveLength(3);
+      expect(await db.selectFrom('oauth_tokens').selectAll().execute()).toEqual([]);
     });
   });
 

@@ -1,9 +1,16 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { dialectOf } from './database.factory.js';
+
+/** Session advisory lock that lets one replica at a time run migrations on PostgreSQL. */
+const MIGRATION_LOCK_KEY = 7_264_001_001;
+
+/** Start of the message with which the database refuses to change or remove an audit event. */
+export const APPEND_ONLY_MESSAGE = 'audit_events is append-only';
 
 /**
- * Schema changes, in code so the build carries them. Only the schema builder and portable
- * types: the same migrations run on SQLite and PostgreSQL. There are no `down` steps: the
- * audit log is never rolled back by the application.
+ * Schema changes, in code so the build carries them. The schema builder and portable types
+ * where possible; where the dialects differ, the migration asks `dialectOf(db)`. There are no
+ * `down` steps: the audit log is never rolled back by the application.
  */
 const migrations: Record<string, Migration> = {
   '001_initial': {
@@ -45,6 +52,36 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+
+  '002_audit_append_only': {
+    async up(db: Kysely<any>): Promise<void> {
+      if (dialectOf(db) === 'postgres') {
+        await sql
+          .raw(
+            `CREATE FUNCTION audit_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              RAISE EXCEPTION '${APPEND_ONLY_MESSAGE}: % refused', TG_OP;
+            END
+            $$`,
+          )
+          .execute(db);
+        await sql`CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+          FOR EACH ROW EXECUTE FUNCTION audit_events_refuse_change()`.execute(db);
+        await sql`CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+          FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse_change()`.execute(db);
+        return;
+      }
+      // SQLite has no TRUNCATE: a DELETE without WHERE fires the delete trigger too.
+      for (const op of ['UPDATE', 'DELETE']) {
+        await sql
+          .raw(
+            `CREATE TRIGGER audit_events_no_${op.toLowerCase()} BEFORE ${op} ON audit_events
+            BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY_MESSAGE}: ${op} refused'); END`,
+          )
+          .execute(db);
+      }
+    },
+  },
 };
 
 /** Hands Kysely's Migrator the migrations above. */
@@ -54,8 +91,25 @@ export class CodeMigrationProvider implements MigrationProvider {
   }
 }
 
-/** Applies every pending migration; returns the names applied (empty when up to date). */
+/**
+ * Applies every pending migration; returns the names applied (empty when up to date). On
+ * PostgreSQL the whole run holds a session advisory lock, so replicas starting together
+ * take turns and the later ones find nothing to do.
+ */
 export async function runMigrations(db: Kysely<any>): Promise<string[]> {
+  if (dialectOf(db) !== 'postgres') return migrateToLatest(db);
+  return db.connection().execute(async (conn) => {
+    await sql`SELECT pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
+    try {
+      return await migrateToLatest(conn);
+    } finally {
+      // A failed unlock must not hide the migration's own error; a broken session releases the lock anyway.
+      await sql`SELECT pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn).catch(() => undefined);
+    }
+  });
+}
+
+async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new CodeMigrationProvider() });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error !== undefined) {
