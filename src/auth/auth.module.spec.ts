@@ -4,10 +4,15 @@ import { Global, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ConfigModule, validateConfig } from '../config/index.js';
 import { DB } from '../database/database.tokens.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
+import { REDIS, RedisModule } from '../redis/redis.module.js';
+import { ThrottleModule } from '../throttle/throttle.module.js';
 import { AuthModule } from './auth.module.js';
 import { ConnectorBasicAuthGuard } from './basic-auth.guard.js';
 import { LaunchSessionService } from './launch-session.service.js';
 import { MemoryReplayStore, ReplayStore } from './replay.store.js';
+import { RedisReplayStore } from './redis-replay.store.js';
+import { RedisSessionStore } from './redis-session.store.js';
 import { MemorySessionStore, SessionStore } from './session.store.js';
 import { SignatureGuard } from './signature.guard.js';
 
@@ -38,13 +43,25 @@ const loaded = validateConfig(
 describe(AuthModule.name, () => {
   it('wires the memory stores behind their ports and provides the guards and session service', async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(loaded), FakeDatabaseModule, AuthModule],
+      imports: [ConfigModule.forRoot(loaded), FakeDatabaseModule, RedisModule, MetricsModule, ThrottleModule, AuthModule],
     }).compile();
     expect(moduleRef.get(ReplayStore)).toBeInstanceOf(MemoryReplayStore);
     expect(moduleRef.get(SessionStore)).toBeInstanceOf(MemorySessionStore);
     expect(moduleRef.get(LaunchSessionService)).toBeInstanceOf(LaunchSessionService);
     expect(moduleRef.get(SignatureGuard)).toBeInstanceOf(SignatureGuard);
     expect(moduleRef.get(ConnectorBasicAuthGuard)).toBeInstanceOf(ConnectorBasicAuthGuard);
+    await moduleRef.close();
+  });
+
+  it('puts nonces and sessions in Redis when a Redis client is configured', async () => {
+    @Global()
+    @Module({ providers: [{ provide: REDIS, useValue: { status: 'ready' } }], exports: [REDIS] })
+    class FakeRedisModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(loaded), FakeDatabaseModule, FakeRedisModule, MetricsModule, ThrottleModule, AuthModule],
+    }).compile();
+    expect(moduleRef.get(ReplayStore)).toBeInstanceOf(RedisReplayStore);
+    expect(moduleRef.get(SessionStore)).toBeInstanceOf(RedisSessionStore);
     await moduleRef.close();
   });
 });

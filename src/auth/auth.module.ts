@@ -1,17 +1,34 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
+import { AppConfig } from '../config/index.js';
+import { REDIS, type RedisClient } from '../redis/redis.module.js';
 import { ConnectorBasicAuthGuard } from './basic-auth.guard.js';
 import { LaunchSessionService } from './launch-session.service.js';
+import { RedisReplayStore } from './redis-replay.store.js';
+import { RedisSessionStore } from './redis-session.store.js';
 import { MemoryReplayStore, ReplayStore } from './replay.store.js';
 import { MemorySessionStore, SessionStore } from './session.store.js';
 import { SignatureGuard } from './signature.guard.js';
+
+/** Without a Redis client (no REDIS_URL, or no RedisModule) the stores live in this process. */
+const redisOrNull = { token: REDIS, optional: true };
 
 /** Launch verification (signature, nonce), launch sessions and the Test Connection guard. */
 @Module({
   imports: [AuditModule],
   providers: [
-    { provide: ReplayStore, useClass: MemoryReplayStore },
-    { provide: SessionStore, useClass: MemorySessionStore },
+    {
+      provide: ReplayStore,
+      inject: [AppConfig, redisOrNull],
+      useFactory: (config: AppConfig, redis?: RedisClient | null) =>
+        redis ? new RedisReplayStore(redis, config) : new MemoryReplayStore(config),
+    },
+    {
+      provide: SessionStore,
+      inject: [AppConfig, redisOrNull],
+      useFactory: (config: AppConfig, redis?: RedisClient | null) =>
+        redis ? new RedisSessionStore(redis, config) : new MemorySessionStore(),
+    },
     LaunchSessionService,
     SignatureGuard,
     ConnectorBasicAuthGuard,

@@ -3,7 +3,9 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/index.js';
 import { ConcurClient } from './concur.client.js';
 import { HostAllowList } from './host-allow-list.js';
+import { REDIS, type RedisClient } from '../redis/redis.module.js';
 import { SecretBox } from './secret-box.js';
+import { MemoryTokenCache, RedisTokenCache, TokenCache } from './token-cache.js';
 import { TokenRepository } from './token.repository.js';
 import { TokenService } from './token.service.js';
 
@@ -15,7 +17,20 @@ import { TokenService } from './token.service.js';
       inject: [AppConfig],
     }),
   ],
-  providers: [HostAllowList, SecretBox, TokenRepository, TokenService, ConcurClient],
+  providers: [
+    HostAllowList,
+    SecretBox,
+    TokenRepository,
+    {
+      // Without a Redis client (no REDIS_URL, or no RedisModule) tokens are cached in this process.
+      provide: TokenCache,
+      inject: [AppConfig, SecretBox, { token: REDIS, optional: true }],
+      useFactory: (config: AppConfig, box: SecretBox, redis?: RedisClient | null) =>
+        redis ? new RedisTokenCache(redis, config, box) : new MemoryTokenCache(),
+    },
+    TokenService,
+    ConcurClient,
+  ],
   exports: [HostAllowList, SecretBox, TokenRepository, TokenService, ConcurClient],
 })
 export class ConcurModule {}

@@ -6,6 +6,7 @@ import { Logger } from '@nestjs/common';
 import { jest } from '@jest/globals';
 import axios from 'axios';
 import { AppConfig, ServerAddress, type TenantConfig } from '../config/index.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { ConcurError } from './concur.types.js';
 import { HostAllowList } from './host-allow-list.js';
 import { SecretBox } from './secret-box.js';
@@ -91,9 +92,9 @@ describe(TokenService.name, () => {
     jest.restoreAllMocks();
   });
 
-  function service(): TokenService {
+  function service(metrics?: Metrics): TokenService {
     const allowList = new HostAllowList(config, new ServerAddress());
-    return new TokenService(new HttpService(axios.create()), config, allowList, repo as unknown as TokenRepository, box);
+    return new TokenService(new HttpService(axios.create()), config, allowList, repo as unknown as TokenRepository, box, undefined, metrics);
   }
 
   it('asks for a token by the refresh_token grant, form-encoded, with the correlation id', async () => {
@@ -154,6 +155,19 @@ describe(TokenService.name, () => {
     expect(tokens.stats.tokenRequests).toBe(1);
   });
 
+  it('counts and times token requests to Concur as operation "token" by status', async () => {
+    const metrics = new Metrics();
+    const tokens = service(metrics);
+    await tokens.getAccessToken(tenant, 'c');
+    reply = () => ({ status: 503, body: {} });
+    await tokens.invalidate(tenant.id);
+    await tokens.getAccessToken(tenant, 'c').catch(() => undefined);
+    const counted = (await metrics.concurRequests.get()).values.map((v) => [v.labels.operation, v.labels.status, v.value]);
+    expect(counted).toEqual(expect.arrayContaining([['token', '200', 1], ['token', '503', 1]]));
+    const durations = (await metrics.concurDuration.get()).values.filter((v) => v.metricName?.endsWith('_count'));
+    expect(durations.map((v) => v.value).reduce((a, b) => a + b, 0)).toBe(2);
+  });
+
   it('refreshes per tenant', async () => {
     const tokens = service();
     const other = { ...tenant, id: 'other' } as TenantConfig;
@@ -165,7 +179,7 @@ describe(TokenService.name, () => {
     const tokens = service();
     await tokens.getAccessToken(tenant, 'c');
     reply = ok('access-2');
-    tokens.invalidate(tenant.id);
+    await tokens.invalidate(tenant.id);
     expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
     expect(seen).toHaveLength(2);
   });
@@ -174,13 +188,13 @@ describe(TokenService.name, () => {
     const tokens = service();
     expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-1');
     reply = ok('access-2');
-    tokens.invalidate(tenant.id, 'access-1');
+    await tokens.invalidate(tenant.id, 'access-1');
     expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
     reply = ok('access-3');
-    tokens.invalidate(tenant.id, 'access-1');
+    await tokens.invalidate(tenant.id, 'access-1');
     expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
     expect(seen).toHaveLength(2);
-    tokens.invalidate(tenant.id, 'access-2');
+    await tokens.invalidate(tenant.id, 'access-2');
     expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-3');
     expect(seen).toHaveLength(3);
   });
@@ -189,9 +203,9 @@ describe(TokenService.name, () => {
     const tokens = service();
     await tokens.getAccessToken(tenant, 'c');
     reply = ok('access-2');
-    tokens.invalidate(tenant.id, 'access-1');
+    await tokens.invalidate(tenant.id, 'access-1');
     const first = tokens.getAccessToken(tenant, 'a');
-    tokens.invalidate(tenant.id, 'access-1');
+    await tokens.invalidate(tenant.id, 'access-1');
     const second = tokens.getAccessToken(tenant, 'b');
     expect(await Promise.all([first, second])).toEqual(['access-2', 'access-2']);
     expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
@@ -209,7 +223,7 @@ describe(TokenService.name, () => {
     expect(row!.seed_hash).toBe(seedHash('configured-refresh'));
 
     reply = ok('access-2');
-    tokens.invalidate('acme');
+    await tokens.invalidate('acme');
     expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
     expect(seen[1].form.get('refresh_token')).toBe('rotated-1');
 
@@ -285,7 +299,7 @@ describe(TokenService.name, () => {
     const tokens = service();
     await tokens.getAccessToken(tenant, 'c');
     reply = () => ({ status: 401, body: {} });
-    tokens.invalidate('acme');
+    await tokens.invalidate('acme');
     await tokens.getAccessToken(tenant, 'c').catch(() => undefined);
     expect(logged.length).toBeGreaterThan(0);
     for (const secret of ['access-secret-1', 'rotated-secret', 'configured-refresh', 'client-secret-xyz']) {

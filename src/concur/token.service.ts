@@ -1,19 +1,15 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { HttpService } from '@nestjs/axios';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import type { AxiosResponse } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import { AppConfig, type TenantConfig } from '../config/index.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { ConcurError } from './concur.types.js';
 import { HostAllowList } from './host-allow-list.js';
 import { SecretBox } from './secret-box.js';
+import { constantTimeEqual, type FreshToken, MemoryTokenCache, TokenCache } from './token-cache.js';
 import { TokenRepository } from './token.repository.js';
-
-interface CachedToken {
-  accessToken: string;
-  /** Epoch ms after which the token is refreshed (expiry minus the configured skew). */
-  refreshAt: number;
-}
 
 interface TokenResponse {
   access_token?: unknown;
@@ -25,12 +21,13 @@ export function seedHash(refreshToken: string): string {
   return createHash('sha256').update(refreshToken, 'utf8').digest('hex');
 }
 
-/** Company access tokens by the refresh_token grant: cached, one refresh at a time per tenant, rotation persisted. */
+/**
+ * Company access tokens by the refresh_token grant: cached, one refresh at a time per tenant
+ * (across replicas with the Redis cache), rotation persisted.
+ */
 @Injectable()
 export class TokenService {
   private readonly logger = new Logger(TokenService.name);
-  private readonly cache = new Map<string, CachedToken>();
-  private readonly inFlight = new Map<string, Promise<string>>();
   /** A rotated refresh token whose save failed: kept so this process does not fall back to a stale one. */
   private readonly unsaved = new Map<string, { seedHash: string; refreshToken: string }>();
   readonly stats = { tokenRequests: 0 };
@@ -41,30 +38,24 @@ export class TokenService {
     private readonly hostAllowList: HostAllowList,
     private readonly tokens: TokenRepository,
     private readonly box: SecretBox,
+    @Optional() private readonly cache: TokenCache = new MemoryTokenCache(),
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   getAccessToken(tenant: TenantConfig, correlationId: string): Promise<string> {
-    const cached = this.cache.get(tenant.id);
-    if (cached && Date.now() < cached.refreshAt) return Promise.resolve(cached.accessToken);
-    let pending = this.inFlight.get(tenant.id);
-    if (!pending) {
-      pending = this.refresh(tenant, correlationId).finally(() => this.inFlight.delete(tenant.id));
-      this.inFlight.set(tenant.id, pending);
-    }
-    return pending;
+    return this.cache.get(tenant.id, () => this.refresh(tenant, correlationId));
   }
 
   /**
    * Forgets the cached access token because Concur answered 401 to it. With rejectedToken, only
    * that token is forgotten: a newer one fetched meanwhile by a concurrent caller stays, as does an in-flight refresh.
    */
-  invalidate(tenantId: string, rejectedToken?: string): void {
-    const cached = this.cache.get(tenantId);
-    if (!cached) return;
-    if (rejectedToken === undefined || constantTimeEqual(cached.accessToken, rejectedToken)) this.cache.delete(tenantId);
+  invalidate(tenantId: string, rejectedToken?: string): Promise<void> {
+    return this.cache.invalidate(tenantId, rejectedToken);
   }
 
-  private async refresh(tenant: TenantConfig, correlationId: string): Promise<string> {
+  /** Runs under the cache's per-tenant lock, so the refresh token read here is the latest one stored. */
+  private async refresh(tenant: TenantConfig, correlationId: string): Promise<FreshToken> {
     const seed = seedHash(tenant.oauth.refreshToken);
     const refreshToken = await this.currentRefreshToken(tenant, seed);
     const url = `${this.hostAllowList.oauthBaseUrl(tenant)}/oauth2/v0/token`;
@@ -78,18 +69,20 @@ export class TokenService {
     const started = Date.now();
     let response: AxiosResponse<unknown>;
     try {
-      response = await firstValueFrom(
-        this.http.post<unknown>(url, form.toString(), {
-          headers: {
-            'Content-Type': 'application/x-www-form-urlencoded',
-            Accept: 'application/json',
-            'concur-correlationid': correlationId,
-          },
-          timeout: this.config.concur.timeoutMs,
-          maxRedirects: 0,
-          validateStatus: () => true,
-        }),
-      );
+      const post = () =>
+        firstValueFrom(
+          this.http.post<unknown>(url, form.toString(), {
+            headers: {
+              'Content-Type': 'application/x-www-form-urlencoded',
+              Accept: 'application/json',
+              'concur-correlationid': correlationId,
+            },
+            timeout: this.config.concur.timeoutMs,
+            maxRedirects: 0,
+            validateStatus: () => true,
+          }),
+        );
+      response = this.metrics ? await this.metrics.timeConcur('token', post, (r) => r.status) : await post();
     } catch (error) {
       this.logger.warn(
         `token request for tenant ${tenant.id} failed: ${(error as { code?: string }).code ?? 'network error'} (correlation ${correlationId})`,
@@ -111,11 +104,11 @@ export class TokenService {
     }
     const expiresIn = Number(body.expires_in);
     const lifetime = Number.isFinite(expiresIn) ? Math.max(0, expiresIn - this.config.concur.tokenRefreshSkewSeconds) : 0;
-    this.cache.set(tenant.id, { accessToken: body.access_token, refreshAt: Date.now() + lifetime * 1000 });
+    const fresh = { accessToken: body.access_token, refreshAt: Date.now() + lifetime * 1000 };
     if (typeof body.refresh_token === 'string' && body.refresh_token !== '' && body.refresh_token !== refreshToken) {
       await this.persistRotated(tenant.id, seed, body.refresh_token);
     }
-    return body.access_token;
+    return fresh;
   }
 
   private async currentRefreshToken(tenant: TenantConfig, seed: string): Promise<string> {
@@ -146,10 +139,4 @@ export class TokenService {
       this.logger.error(`rotated refresh token of tenant ${tenantId} could not be stored: ${(error as Error).message}`);
     }
   }
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -1,0 +1,20 @@
+import { createHash } from 'node:crypto';
+import { PageException } from '../common/page.exception.js';
+
+/** `<prefix><kind>:<sha256 hex of raw>`: bounded length and characters whatever the caller's key holds. */
+export function hashedKey(prefix: string, kind: string, raw: string): string {
+  return `${prefix}${kind}:${createHash('sha256').update(raw, 'utf8').digest('hex')}`;
+}
+
+/**
+ * What a request sees when Redis fails: a 503 page, never a fallback to memory (a replica that
+ * forgot the shared nonces would accept a replayed launch). The Redis error only goes to the log.
+ */
+export function sharedStoreUnavailable(operation: string, error: unknown): PageException {
+  return new PageException(503, {
+    title: 'The connector is briefly unavailable',
+    message:
+      'The connector could not reach its shared store. Wait a moment, then try again; if it keeps happening, give the reference below to your IT support.',
+    detail: `Redis ${operation} failed: ${error instanceof Error ? error.message : String(error)}`,
+  });
+}
