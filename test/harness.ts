@@ -31,6 +31,12 @@ export async function startApp(
     storage: { sqliteFile: ':memory:' },
     concur: { retryBaseDelayMs: 5, timeoutMs: 2000 },
     logging: { level: 'silent' },
+    // High enough that suites never meet them; test/rate-limits.e2e-spec.ts sets small ones.
+    rateLimit: {
+      launch: { limit: 100000, windowSeconds: 60 },
+      testConnection: { limit: 100000, windowSeconds: 60 },
+      failedTestConnection: { limit: 100000, windowSeconds: 60 },
+    },
   };
   const loaded = loadConfig({ CONNECTOR_DATA_DIR: dataDir, ...env }, deepMerge(base, overrides));
   const app = await createApp(loaded, options);

@@ -1,9 +1,12 @@
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, UnauthorizedException } from '@nestjs/common';
+import { Controller, Get, HttpException, UnauthorizedException } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
-import { type TenantConfig, Tenants, validateConfig } from '../config/index.js';
+import { type AppConfig, type TenantConfig, Tenants, validateConfig } from '../config/index.js';
+import { Metrics } from '../metrics/metrics.service.js';
+import { MemoryRateLimitStorage } from '../throttle/rate-limit.storage.js';
+import { RateLimiter } from '../throttle/rate-limiter.service.js';
 import { BASIC_CHALLENGE, ConnectorBasicAuthGuard, type ConnectorRequest, ConnectorTenant } from './basic-auth.guard.js';
 
 const LOOKUP = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'signature-vectors.json');
@@ -40,67 +43,90 @@ class FakeResponse {
   }
 }
 
+const limitsOf = (enabled: boolean, limit: number) =>
+  ({ rateLimit: { ...config.rateLimit, enabled, failedTestConnection: { limit, windowSeconds: 900 } } }) as AppConfig;
+
 describe(ConnectorBasicAuthGuard.name, () => {
   let guard: ConnectorBasicAuthGuard;
+  let metrics: Metrics;
+  let now: number;
 
-  beforeEach(() => {
-    guard = new ConnectorBasicAuthGuard(new Tenants(config));
-  });
+  const build = (enabled = true, limit = 1000) => {
+    now = 1_000_000;
+    metrics = new Metrics();
+    guard = new ConnectorBasicAuthGuard(
+      new Tenants(config),
+      new RateLimiter(new MemoryRateLimitStorage(() => now), limitsOf(enabled, limit)),
+      metrics,
+    );
+  };
 
-  function attempt(authorization: string | undefined) {
+  beforeEach(() => build());
+
+  async function attempt(authorization: string | undefined) {
     const req = { headers: authorization === undefined ? {} : { authorization } } as ConnectorRequest;
     const res = new FakeResponse();
     const context = new ExecutionContextHost([req, res]);
     try {
-      return { ok: guard.canActivate(context), req, res };
+      return { ok: await guard.canActivate(context), req, res };
     } catch (error) {
       return { error, req, res };
     }
   }
 
-  function expectRefused(authorization: string | undefined): void {
-    const { error, req, res } = attempt(authorization);
+  async function expectRefused(authorization: string | undefined): Promise<void> {
+    const { error, req, res } = await attempt(authorization);
     expect(error).toBeInstanceOf(UnauthorizedException);
     expect((error as UnauthorizedException).getStatus()).toBe(401);
     expect(res.headers['www-authenticate']).toBe(BASIC_CHALLENGE);
     expect(req.tenant).toBeUndefined();
   }
 
-  it('accepts the connector credentials of a tenant and sets req.tenant', () => {
-    const { ok, req, res } = attempt(basic('AcmeConnector', 'acme-Password-1'));
+  async function expectLimited(authorization: string, retryAfter: number): Promise<void> {
+    const { error, req, res } = await attempt(authorization);
+    expect(error).toBeInstanceOf(HttpException);
+    expect((error as HttpException).getStatus()).toBe(429);
+    expect((error as HttpException).getResponse()).toMatch(/^Too many failed Test Connection logins for this connector user; wait \d+ seconds? and try again\.$/);
+    expect(res.headers['retry-after']).toBe(String(retryAfter));
+    expect(res.headers['www-authenticate']).toBeUndefined();
+    expect(req.tenant).toBeUndefined();
+  }
+
+  it('accepts the connector credentials of a tenant and sets req.tenant', async () => {
+    const { ok, req, res } = await attempt(basic('AcmeConnector', 'acme-Password-1'));
     expect(ok).toBe(true);
     expect(req.tenant?.id).toBe('acme');
     expect(res.headers['www-authenticate']).toBeUndefined();
   });
 
-  it('finds the right tenant among several, with a colon and non-ASCII in the password', () => {
-    expect(attempt(basic('GlobexConnector', 'glöbex:pass word')).req.tenant?.id).toBe('globex');
+  it('finds the right tenant among several, with a colon and non-ASCII in the password', async () => {
+    expect((await attempt(basic('GlobexConnector', 'glöbex:pass word'))).req.tenant?.id).toBe('globex');
   });
 
-  it('ignores the case of the username', () => {
-    expect(attempt(basic('acmeconnector', 'acme-Password-1')).req.tenant?.id).toBe('acme');
-    expect(attempt(basic('ACMECONNECTOR', 'acme-Password-1')).req.tenant?.id).toBe('acme');
+  it('ignores the case of the username', async () => {
+    expect((await attempt(basic('acmeconnector', 'acme-Password-1'))).req.tenant?.id).toBe('acme');
+    expect((await attempt(basic('ACMECONNECTOR', 'acme-Password-1'))).req.tenant?.id).toBe('acme');
   });
 
-  it('accepts the scheme in any case', () => {
-    expect(attempt(basic('AcmeConnector', 'acme-Password-1').replace('Basic', 'bAsIc')).ok).toBe(true);
+  it('accepts the scheme in any case', async () => {
+    expect((await attempt(basic('AcmeConnector', 'acme-Password-1').replace('Basic', 'bAsIc'))).ok).toBe(true);
   });
 
-  it('refuses a wrong password, also one that differs only in case', () => {
-    expectRefused(basic('AcmeConnector', 'wrong'));
-    expectRefused(basic('AcmeConnector', 'acme-password-1'));
+  it('refuses a wrong password, also one that differs only in case', async () => {
+    await expectRefused(basic('AcmeConnector', 'wrong'));
+    await expectRefused(basic('AcmeConnector', 'acme-password-1'));
   });
 
-  it('refuses a wrong username', () => {
-    expectRefused(basic('OtherConnector', 'acme-Password-1'));
+  it('refuses a wrong username', async () => {
+    await expectRefused(basic('OtherConnector', 'acme-Password-1'));
   });
 
-  it("refuses one tenant's username with another tenant's password", () => {
-    expectRefused(basic('AcmeConnector', 'glöbex:pass word'));
+  it("refuses one tenant's username with another tenant's password", async () => {
+    await expectRefused(basic('AcmeConnector', 'glöbex:pass word'));
   });
 
-  it('refuses a missing header', () => {
-    expectRefused(undefined);
+  it('refuses a missing header', async () => {
+    await expectRefused(undefined);
   });
 
   it.each([
@@ -110,14 +136,82 @@ describe(ConnectorBasicAuthGuard.name, () => {
     ['base64 of a bad length', `Basic ${Buffer.from('AcmeConnector:acme-Password-1').toString('base64').replace(/=+$/, '')}x`],
     ['no colon', `Basic ${Buffer.from('AcmeConnectoracme-Password-1').toString('base64')}`],
     ['an empty value', ''],
-  ])('refuses a malformed header: %s', (_label, header) => {
-    expectRefused(header);
+  ])('refuses a malformed header: %s', async (_label, header) => {
+    await expectRefused(header);
   });
 
-  it('refuses a header over 1024 characters, even with valid credentials in it', () => {
+  it('refuses a header over 1024 characters, even with valid credentials in it', async () => {
     const header = basic('AcmeConnector', 'acme-Password-1');
-    expect(attempt(header).ok).toBe(true);
-    expectRefused(`${header}${' '.repeat(1025 - header.length)}`);
+    expect((await attempt(header)).ok).toBe(true);
+    await expectRefused(`${header}${' '.repeat(1025 - header.length)}`);
+  });
+
+  it('counts success and unauthorized in clc_test_connections_total', async () => {
+    await attempt(basic('AcmeConnector', 'acme-Password-1'));
+    await attempt(basic('AcmeConnector', 'wrong'));
+    await attempt(basic('Nobody', 'wrong'));
+    const values = (await metrics.testConnections.get()).values.map(({ labels, value }) => ({ labels, value }));
+    expect(values).toEqual(
+      expect.arrayContaining([
+        { labels: { outcome: 'success' }, value: 1 },
+        { labels: { outcome: 'unauthorized' }, value: 2 },
+      ]),
+    );
+  });
+
+  describe('failed logins per tenant', () => {
+    const acmeRight = basic('AcmeConnector', 'acme-Password-1');
+    const acmeWrong = basic('acmeconnector', 'guess');
+
+    beforeEach(() => build(true, 3));
+
+    it('after the limit of wrong passwords, refuses even the right one with 429 until the window ends', async () => {
+      for (let i = 0; i < 3; i++) await expectRefused(acmeWrong);
+      now += 100_000;
+      await expectLimited(acmeRight, 800);
+      await expectLimited(acmeWrong, 800);
+      now += 799_999;
+      await expectLimited(acmeRight, 1);
+      now += 1;
+      expect((await attempt(acmeRight)).req.tenant?.id).toBe('acme');
+      const limited = (await metrics.rateLimited.get()).values.map(({ labels, value }) => ({ labels, value }));
+      expect(limited).toEqual([{ labels: { limit: 'failed_test_connection' }, value: 3 }]);
+      const outcomes = (await metrics.testConnections.get()).values.map(({ labels, value }) => ({ labels, value }));
+      expect(outcomes).toEqual(expect.arrayContaining([{ labels: { outcome: 'rate_limited' }, value: 3 }]));
+    });
+
+    it('a successful login neither counts nor resets the count', async () => {
+      await expectRefused(acmeWrong);
+      await expectRefused(acmeWrong);
+      for (let i = 0; i < 5; i++) expect((await attempt(acmeRight)).ok).toBe(true);
+      await expectRefused(acmeWrong);
+      await expectLimited(acmeRight, 900);
+    });
+
+    it('leaves other tenants alone', async () => {
+      for (let i = 0; i < 3; i++) await expectRefused(acmeWrong);
+      await expectLimited(acmeRight, 900);
+      expect((await attempt(basic('GlobexConnector', 'glöbex:pass word'))).req.tenant?.id).toBe('globex');
+      await expectRefused(basic('GlobexConnector', 'wrong'));
+    });
+
+    it('does not count unknown usernames against any tenant', async () => {
+      for (let i = 0; i < 10; i++) await expectRefused(basic('Nobody', 'acme-Password-1'));
+      expect((await attempt(acmeRight)).ok).toBe(true);
+    });
+
+    it('lets no more than the limit of concurrent guesses be judged', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, () => attempt(acmeWrong)));
+      const statuses = results.map((r) => (r.error as HttpException).getStatus());
+      expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(17);
+    });
+
+    it('counts nothing when rate limits are disabled', async () => {
+      build(false, 3);
+      for (let i = 0; i < 10; i++) await expectRefused(acmeWrong);
+      expect((await attempt(acmeRight)).ok).toBe(true);
+    });
   });
 });
 

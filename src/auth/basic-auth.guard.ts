@@ -8,6 +8,9 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { type TenantConfig, Tenants } from '../config/index.js';
+import { Metrics } from '../metrics/metrics.service.js';
+import { tooManyTestConnections } from '../throttle/rate-limit.errors.js';
+import { RateLimiter } from '../throttle/rate-limiter.service.js';
 
 /** A request that passed ConnectorBasicAuthGuard. */
 export type ConnectorRequest = Request & { tenant?: TenantConfig };
@@ -20,35 +23,60 @@ export const BASIC_CHALLENGE = 'Basic realm="concur-launch-connector", charset="
  * Concur's Test Connection: HTTP Basic credentials must be one tenant's connector username
  * (any case) and password. Every tenant is compared, with no early exit, so the time taken
  * does not tell which tenant or which half matched.
+ *
+ * Password guessing: an attempt with a tenant's username counts against that tenant's
+ * failed-login limit before the password is judged, and is taken back when it was right; so
+ * concurrent guesses cannot get past the limit, and once it is reached even the right
+ * password gets 429 until the window ends. A success does not reset the count.
  */
 @Injectable()
 export class ConnectorBasicAuthGuard implements CanActivate {
-  constructor(private readonly tenants: Tenants) {}
+  constructor(
+    private readonly tenants: Tenants,
+    private readonly limiter: RateLimiter,
+    private readonly metrics: Metrics,
+  ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const req = http.getRequest<ConnectorRequest>();
+    const res = http.getResponse<Response>();
     const credentials = parseBasic(req.headers.authorization);
-    const tenant = credentials ? this.match(credentials.username, credentials.password) : undefined;
+    const { tenant, named } = credentials ? this.match(credentials.username, credentials.password) : {};
+    const subject = tenant ?? named;
+    if (subject) {
+      const verdict = await this.limiter.hit('failed_test_connection', subject.id);
+      if (!verdict.allowed) {
+        res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
+        this.metrics.rateLimited.inc({ limit: 'failed_test_connection' });
+        this.metrics.testConnections.inc({ outcome: 'rate_limited' });
+        throw tooManyTestConnections(verdict.retryAfterSeconds, 'failed_logins');
+      }
+      if (tenant) await this.limiter.takeBack('failed_test_connection', subject.id);
+    }
     if (!tenant) {
-      http.getResponse<Response>().setHeader('WWW-Authenticate', BASIC_CHALLENGE);
+      this.metrics.testConnections.inc({ outcome: 'unauthorized' });
+      res.setHeader('WWW-Authenticate', BASIC_CHALLENGE);
       throw new UnauthorizedException('Connector credentials are missing or wrong');
     }
+    this.metrics.testConnections.inc({ outcome: 'success' });
     req.tenant = tenant;
     return true;
   }
 
-  private match(username: string, password: string): TenantConfig | undefined {
+  /** `tenant`: username and password matched; `named`: the first tenant whose username matched. */
+  private match(username: string, password: string): { tenant?: TenantConfig; named?: TenantConfig } {
     const user = sha256(username.toLowerCase());
     const pass = sha256(password);
-    let found: TenantConfig | undefined;
-    for (const tenant of this.tenants.all()) {
-      const ok =
-        Number(timingSafeEqual(user, sha256(tenant.connector.username.toLowerCase()))) &
-        Number(timingSafeEqual(pass, sha256(tenant.connector.password)));
-      if (ok === 1 && !found) found = tenant;
+    let tenant: TenantConfig | undefined;
+    let named: TenantConfig | undefined;
+    for (const candidate of this.tenants.all()) {
+      const userOk = Number(timingSafeEqual(user, sha256(candidate.connector.username.toLowerCase())));
+      const ok = userOk & Number(timingSafeEqual(pass, sha256(candidate.connector.password)));
+      if (userOk === 1 && !named) named = candidate;
+      if (ok === 1 && !tenant) tenant = candidate;
     }
-    return found;
+    return { tenant, named };
   }
 }
 

@@ -4,6 +4,7 @@ import { Launch, LaunchEndpoint } from '../auth/launch.decorator.js';
 import { LaunchSessionService } from '../auth/launch-session.service.js';
 import type { VerifiedLaunch } from '../auth/launch.types.js';
 import { Meta, type RequestMeta } from '../common/request-meta.js';
+import { RateLimit } from '../throttle/rate-limit.guard.js';
 import { LaunchService } from './launch.service.js';
 
 /**
@@ -19,12 +20,15 @@ export class LaunchController {
 
   @Get('/concur/form/v1.0/get')
   @LaunchEndpoint(1)
+  // Below @LaunchEndpoint: runs before SignatureGuard, so a refused launch keeps its nonce.
+  @RateLimit('launch')
   v1(@Launch() launch: VerifiedLaunch, @Meta() meta: RequestMeta, @Req() req: Request, @Res() res: Response) {
     return this.start(launch, meta, req, res);
   }
 
   @Get('/launchexternalurl/v4/form')
   @LaunchEndpoint(4)
+  @RateLimit('launch')
   v4(@Launch() launch: VerifiedLaunch, @Meta() meta: RequestMeta, @Req() req: Request, @Res() res: Response) {
     return this.start(launch, meta, req, res);
   }

@@ -35,3 +35,13 @@ export function rejectedLaunchPage(detail: string): PageException {
     detail,
   });
 }
+
+/** 429 on a launch; the caller sets Retry-After. */
+export function tooManyLaunchesPage(retryAfterSeconds: number, detail: string): PageException {
+  const wait = `${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`;
+  return new PageException(429, {
+    title: 'Too many attempts',
+    message: `Too many attempts from your network; wait ${wait} and open the window again: close this window, then click the field again in Concur.`,
+    detail,
+  });
+}

@@ -1,0 +1,122 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { HttpException } from '@nestjs/common';
+import { GUARDS_METADATA } from '@nestjs/common/constants.js';
+import { Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { ConnectorBasicAuthGuard } from '../auth/basic-auth.guard.js';
+import { SignatureGuard } from '../auth/signature.guard.js';
+import { LaunchController } from '../callout/launch.controller.js';
+import { TestConnectionController } from '../callout/test-connection.controller.js';
+import { PageException } from '../common/page.exception.js';
+import type { AppConfig } from '../config/index.js';
+import { Metrics } from '../metrics/metrics.service.js';
+import { MemoryRateLimitStorage } from './rate-limit.storage.js';
+import { RateLimitGuard } from './rate-limit.guard.js';
+import { RateLimiter } from './rate-limiter.service.js';
+
+class FakeResponse {
+  readonly headers: Record<string, string> = {};
+  setHeader(name: string, value: string): void {
+    this.headers[name.toLowerCase()] = value;
+  }
+}
+
+const configOf = (enabled: boolean) =>
+  ({
+    rateLimit: {
+      enabled,
+      launch: { limit: 2, windowSeconds: 30 },
+      testConnection: { limit: 1, windowSeconds: 10 },
+      failedTestConnection: { limit: 5, windowSeconds: 900 },
+    },
+  }) as AppConfig;
+
+async function counterValues(counter: { get(): Promise<{ values: Array<{ labels: object; value: number }> }> }) {
+  return (await counter.get()).values.map(({ labels, value }) => ({ labels, value }));
+}
+
+describe(RateLimitGuard.name, () => {
+  let now: number;
+  let metrics: Metrics;
+  let guard: RateLimitGuard;
+
+  const build = (enabled: boolean) => {
+    now = 5_000_000;
+    metrics = new Metrics();
+    const limiter = new RateLimiter(new MemoryRateLimitStorage(() => now), configOf(enabled));
+    guard = new RateLimitGuard(limiter, metrics, new Reflector());
+  };
+
+  function call(controller: Function, handler: Function, ip: string) {
+    const res = new FakeResponse();
+    const context = new ExecutionContextHost([{ ip, headers: {} }, res], controller as never, handler as never);
+    return { res, result: guard.canActivate(context) };
+  }
+  const v1 = (ip = '198.51.100.1') => call(LaunchController, LaunchController.prototype.v1, ip);
+  const v4 = (ip = '198.51.100.1') => call(LaunchController, LaunchController.prototype.v4, ip);
+  const testConnection = (ip = '198.51.100.1') =>
+    call(TestConnectionController, TestConnectionController.prototype.testConnection, ip);
+
+  beforeEach(() => build(true));
+
+  it('lets launches through up to the limit, v1 and v4 counted together per client IP', async () => {
+    await expect(v1().result).resolves.toBe(true);
+    await expect(v4().result).resolves.toBe(true);
+    await expect(v1('198.51.100.2').result).resolves.toBe(true);
+  });
+
+  it('refuses the launch over the limit with a 429 page, Retry-After and metrics', async () => {
+    await v1().result;
+    await v4().result;
+    now += 1_000;
+    const { res, result } = v4();
+    const error = await result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PageException);
+    expect((error as PageException).getStatus()).toBe(429);
+    expect((error as PageException).page.message).toMatch(/^Too many attempts from your network; wait 30 seconds and open the window again/);
+    expect(res.headers['retry-after']).toBe('30');
+    expect(await counterValues(metrics.rateLimited)).toEqual([{ labels: { limit: 'launch' }, value: 1 }]);
+    expect(await counterValues(metrics.launches)).toEqual([{ labels: { version: '4', outcome: 'rate_limited' }, value: 1 }]);
+  });
+
+  it('refuses Test Connection over its limit with a JSON-friendly 429', async () => {
+    await expect(testConnection().result).resolves.toBe(true);
+    const { res, result } = testConnection();
+    const error = (await result.catch((e: unknown) => e)) as HttpException;
+    expect(error).toBeInstanceOf(HttpException);
+    expect(error).not.toBeInstanceOf(PageException);
+    expect(error.getStatus()).toBe(429);
+    expect(error.getResponse()).toBe('Too many Test Connection calls from your network; wait 10 seconds and try again.');
+    expect(res.headers['retry-after']).toBe('10');
+    expect(await counterValues(metrics.rateLimited)).toEqual([{ labels: { limit: 'test_connection' }, value: 1 }]);
+    expect(await counterValues(metrics.testConnections)).toEqual([{ labels: { outcome: 'rate_limited' }, value: 1 }]);
+    // The launch limit is a separate count.
+    await expect(v1().result).resolves.toBe(true);
+  });
+
+  it('counts nothing when rate limits are disabled', async () => {
+    build(false);
+    for (let i = 0; i < 10; i++) await expect(testConnection().result).resolves.toBe(true);
+    expect(await counterValues(metrics.rateLimited)).toEqual([]);
+  });
+
+  it('refuses to run on a route without @RateLimit', async () => {
+    class Plain {
+      handler() {}
+    }
+    await expect(call(Plain, Plain.prototype.handler, '1.1.1.1').result).rejects.toThrow(/@RateLimit/);
+  });
+});
+
+describe('guard order', () => {
+  const guardsOf = (handler: Function) => Reflect.getMetadata(GUARDS_METADATA, handler) as Function[];
+
+  it('runs the rate limit before SignatureGuard on both launch routes (a refused launch keeps its nonce)', () => {
+    expect(guardsOf(LaunchController.prototype.v1)).toEqual([RateLimitGuard, SignatureGuard]);
+    expect(guardsOf(LaunchController.prototype.v4)).toEqual([RateLimitGuard, SignatureGuard]);
+  });
+
+  it('runs the rate limit before the Basic auth guard on Test Connection', () => {
+    expect(guardsOf(TestConnectionController.prototype.testConnection)).toEqual([RateLimitGuard, ConnectorBasicAuthGuard]);
+  });
+});

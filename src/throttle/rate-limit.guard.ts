@@ -1,0 +1,57 @@
+import { applyDecorators, type CanActivate, type ExecutionContext, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { LAUNCH_VERSION } from '../auth/launch.decorator.js';
+import { tooManyLaunchesPage } from '../common/page.exception.js';
+import { Metrics } from '../metrics/metrics.service.js';
+import { clientIpOf } from './client-ip.js';
+import { tooManyTestConnections } from './rate-limit.errors.js';
+import { RateLimiter } from './rate-limiter.service.js';
+
+/** Metadata key of the per-client-IP limit a route counts against (set by @RateLimit). */
+export const RATE_LIMIT = 'clc:rate-limit';
+
+export type IpLimitName = 'launch' | 'test_connection';
+
+/**
+ * Refuses a request with 429 and Retry-After once its client IP is over the route's limit:
+ * the launch popup gets the error page, Test Connection JSON. Runs before the other guards of
+ * the route, so a refused launch never claims its nonce.
+ */
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  constructor(
+    private readonly limiter: RateLimiter,
+    private readonly metrics: Metrics,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const name = this.reflector.get<IpLimitName | undefined>(RATE_LIMIT, context.getHandler());
+    if (name !== 'launch' && name !== 'test_connection') throw new Error('RateLimitGuard needs @RateLimit(...) on the route');
+    if (!this.limiter.enabled) return true;
+    const http = context.switchToHttp();
+    const ip = clientIpOf(http.getRequest<Request>());
+    const verdict = await this.limiter.hit(name, ip);
+    if (verdict.allowed) return true;
+
+    http.getResponse<Response>().setHeader('Retry-After', String(verdict.retryAfterSeconds));
+    this.metrics.rateLimited.inc({ limit: name });
+    if (name === 'test_connection') {
+      this.metrics.testConnections.inc({ outcome: 'rate_limited' });
+      throw tooManyTestConnections(verdict.retryAfterSeconds, 'network');
+    }
+    const version = this.reflector.get<unknown>(LAUNCH_VERSION, context.getHandler());
+    this.metrics.launches.inc({ version: version === 1 || version === 4 ? String(version) : 'unknown', outcome: 'rate_limited' });
+    throw tooManyLaunchesPage(verdict.retryAfterSeconds, `launch rate limit reached for ${ip}`);
+  }
+}
+
+/**
+ * The route counts against a per-client-IP limit of config.rateLimit. Guards run in the order
+ * they are added and decorators apply bottom-up: put this below the route's other guard
+ * decorators (nearest the method) so it runs first.
+ */
+export function RateLimit(name: IpLimitName) {
+  return applyDecorators(SetMetadata(RATE_LIMIT, name), UseGuards(RateLimitGuard));
+}

@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/index.js';
+import { RateLimitStorage } from './rate-limit.storage.js';
+
+/** The limits of config.rateLimit; also the `limit` label of clc_rate_limited_total. */
+export type LimitName = 'launch' | 'test_connection' | 'failed_test_connection';
+
+export interface LimitVerdict {
+  allowed: boolean;
+  /** Whole seconds until a refused subject may try again; 0 when allowed. */
+  retryAfterSeconds: number;
+}
+
+const ALLOWED: LimitVerdict = { allowed: true, retryAfterSeconds: 0 };
+
+/** Counts hits of a subject (a client IP, a tenant) against one of the configured limits. */
+@Injectable()
+export class RateLimiter {
+  constructor(
+    private readonly storage: RateLimitStorage,
+    private readonly config: AppConfig,
+  ) {}
+
+  get enabled(): boolean {
+    return this.config.rateLimit.enabled;
+  }
+
+  /** Counts one hit; refused once the subject is over the limit of its window. */
+  async hit(name: LimitName, subject: string): Promise<LimitVerdict> {
+    if (!this.enabled) return ALLOWED;
+    const rule = this.ruleOf(name);
+    const windowMs = rule.windowSeconds * 1000;
+    // Per-IP limits block for a whole window from the refused hit; failed logins until their window ends.
+    const blockMs = name === 'failed_test_connection' ? 0 : windowMs;
+    const record = await this.storage.increment(subject, windowMs, rule.limit, blockMs, name);
+    return record.isBlocked ? { allowed: false, retryAfterSeconds: Math.max(1, record.timeToBlockExpire) } : ALLOWED;
+  }
+
+  /** Takes back a hit counted by `hit` that turned out not to count (a login that succeeded). */
+  async takeBack(name: LimitName, subject: string): Promise<void> {
+    if (this.enabled) await this.storage.decrement(subject, name);
+  }
+
+  private ruleOf(name: LimitName) {
+    const limits = this.config.rateLimit;
+    return name === 'launch' ? limits.launch : name === 'test_connection' ? limits.testConnection : limits.failedTestConnection;
+  }
+}
