@@ -9,6 +9,9 @@ import { bodyParsers } from './common/body-parsers.js';
 import { correlationMiddleware } from './common/correlation.middleware.js';
 import { GlobalExceptionFilter } from './common/global-exception.filter.js';
 import { AppConfig } from './config/index.js';
+import { RequestLogging } from './logging/logging.module.js';
+import { httpMetricsMiddleware } from './metrics/http-metrics.middleware.js';
+import { Metrics } from './metrics/metrics.service.js';
 
 /** The package root: views/, public/ and config/ live here, in development and in dist/. */
 export const PACKAGE_ROOT = resolve(import.meta.dirname, '..');
@@ -28,6 +31,9 @@ export function configureApp(app: NestExpressApplication): void {
   app.set('trust proxy', config.server.trustProxy);
   app.set('query parser', 'simple');
   app.use(correlationMiddleware);
+  // Before anything that may answer (body parsers): every request gets its log line and its timing.
+  app.use(app.get(RequestLogging).middleware);
+  app.use(httpMetricsMiddleware(app.get(Metrics)));
   app.use((req: Request, res: Response, next: NextFunction) => {
     res.locals.cspNonce = randomBytes(16).toString('base64');
     if (req.secure) res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
@@ -65,7 +71,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.set('view options', { layout: 'layouts/main' });
   app.set('view cache', true);
   app.useGlobalFilters(filter);
-  app.enableShutdownHooks();
+  // No enableShutdownHooks() (it closes at once): src/lifecycle/graceful-shutdown.ts drains, then app.close() runs the hooks.
 }
 
 /** The launch controllers answer on Concur's default paths; a configured path is mapped onto them. */

@@ -8,6 +8,7 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { AuditEvent, AuditEventInput } from '../audit/audit.types.js';
 import { PageException } from '../common/page.exception.js';
 import { type AppConfig, Tenants, validateConfig } from '../config/index.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { LaunchEndpoint } from './launch.decorator.js';
 import { MemoryReplayStore } from './replay.store.js';
 import { buildSignedQuery, signLaunchParams } from './signature.js';
@@ -96,13 +97,15 @@ describe(SignatureGuard.name, () => {
   let audit: { record: jest.Mock<(input: AuditEventInput) => Promise<AuditEvent>> };
   let replay: MemoryReplayStore;
   let guard: SignatureGuard;
+  let metrics: Metrics;
   let warn: jest.SpiedFunction<Logger['warn']>;
   let error: jest.SpiedFunction<Logger['error']>;
 
   beforeEach(() => {
     audit = { record: jest.fn(async (input: AuditEventInput) => input as unknown as AuditEvent) };
     replay = new MemoryReplayStore(config);
-    guard = new SignatureGuard(new Tenants(config), replay, audit as unknown as AuditService, config, new Reflector());
+    metrics = new Metrics();
+    guard = new SignatureGuard(new Tenants(config), replay, audit as unknown as AuditService, config, new Reflector(), metrics);
     warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
   });
@@ -327,6 +330,31 @@ describe(SignatureGuard.name, () => {
     expect(logged).not.toContain('wrong-password');
     expect(logged).not.toContain('acme-password-1');
     expect(logged).not.toContain('auth-code-secret');
+  });
+
+  describe('counts clc_launches_total', () => {
+    async function launches(): Promise<Record<string, number>> {
+      const { values } = await metrics.launches.get();
+      return Object.fromEntries(values.map((v) => [`${v.labels.version}:${v.labels.outcome}`, v.value]));
+    }
+
+    it('accepted, rejected, replayed and invalid, by version', async () => {
+      const good = buildSignedQuery(1, 'sha1', { ...V1, nonce: 'n-m1' }, 'AcmeConnector', 'acme-password-1');
+      await run('v1', good);
+      await run('v4', buildSignedQuery(4, 'sha256', { ...V4, nonce: 'n-m4' }, 'AcmeConnector', 'acme-password-1'));
+      await refused('v1', good);
+      await refused('v4', buildSignedQuery(4, 'sha256', { ...V4, nonce: 'n-m5' }, 'AcmeConnector', 'wrong'));
+      await refused('v1', buildSignedQuery(1, 'sha1', { ...V1, xcompanydomain: 'evil.example' }, 'AcmeConnector', 'acme-password-1'));
+      await refused('v4', 'company_domain=acme.example.com');
+      expect(await launches()).toEqual({ '1:accepted': 1, '4:accepted': 1, '1:replayed': 1, '4:rejected': 1, '1:rejected': 1, '4:invalid': 1 });
+    });
+
+    it('does not count a HEAD, which is no launch attempt', async () => {
+      const req = { ...requestOf('/v1', 'x=1'), method: 'HEAD' } as unknown as Request;
+      const context = new ExecutionContextHost([req, responseOf()], LaunchRoutes, LaunchRoutes.prototype.v1);
+      await expect(guard.canActivate(context)).rejects.toMatchObject({ status: 405 });
+      expect(await launches()).toEqual({});
+    });
   });
 
   it('fails loudly on a route without @LaunchEndpoint', async () => {

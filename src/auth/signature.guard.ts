@@ -6,6 +6,7 @@ import type { AuditEventInput } from '../audit/audit.types.js';
 import { badLaunchPage, CLOSE_AND_RELAUNCH, PageException, rejectedLaunchPage } from '../common/page.exception.js';
 import { requestMeta } from '../common/request-meta.js';
 import { AppConfig, Tenants, type TenantConfig } from '../config/index.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { LaunchQueryError, parseLaunchQuery } from './launch-query.js';
 import { type LaunchVersion, V4_UNSIGNED_PARAMS, type VerifiedLaunch } from './launch.types.js';
 import { ReplayStore } from './replay.store.js';
@@ -25,11 +26,15 @@ const BASE_VALUES: Record<LaunchVersion, readonly string[]> = {
 
 type Known = Pick<AuditEventInput, 'tenantId' | 'companyDomain' | 'actingUser' | 'itemUrl'>;
 
+/** clc_launches_total outcomes of a refused launch: unreadable query, failed check, used nonce. */
+type RefusalOutcome = 'invalid' | 'rejected' | 'replayed';
+
 class Rejection {
   constructor(
     readonly page: PageException,
     readonly reason: string,
     readonly known: Known,
+    readonly outcome: RefusalOutcome,
   ) {}
 }
 
@@ -47,6 +52,7 @@ export class SignatureGuard implements CanActivate {
     private readonly audit: AuditService,
     private readonly config: AppConfig,
     private readonly reflector: Reflector,
+    private readonly metrics: Metrics,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -68,9 +74,11 @@ export class SignatureGuard implements CanActivate {
     }
     try {
       req.launch = await this.verify(req, version);
+      this.metrics.launches.inc({ version: String(version), outcome: 'accepted' });
       return true;
     } catch (error) {
       if (!(error instanceof Rejection)) throw error;
+      this.metrics.launches.inc({ version: String(version), outcome: error.outcome });
       await this.reject(req, error);
       throw error.page;
     }
@@ -81,7 +89,7 @@ export class SignatureGuard implements CanActivate {
     try {
       params = parseLaunchQuery(rawQueryOf(req), version, this.config.server.maxQueryBytes);
     } catch (error) {
-      if (error instanceof LaunchQueryError) throw new Rejection(badLaunchPage(error.reason), error.reason, {});
+      if (error instanceof LaunchQueryError) throw new Rejection(badLaunchPage(error.reason), error.reason, {}, 'invalid');
       throw error;
     }
     const v1 = version === 1;
@@ -91,7 +99,8 @@ export class SignatureGuard implements CanActivate {
       actingUser: v1 ? params.xuserid : params.logged_in_user_id,
       itemUrl: v1 ? params.itemurl : params.item_url,
     };
-    const refuse = (reason: string) => new Rejection(rejectedLaunchPage(reason), reason, known);
+    const refuse = (reason: string, outcome: RefusalOutcome = 'rejected') =>
+      new Rejection(rejectedLaunchPage(reason), reason, known, outcome);
 
     const tenant = this.tenants.findByDomain(companyDomain);
     if (!tenant) throw refuse('unknown company domain');
@@ -104,7 +113,7 @@ export class SignatureGuard implements CanActivate {
     if (!signed) throw refuse('signature does not match');
 
     if (!(await this.replay.claim(`${tenant.id}:${signed.nonce}`, this.config.replay.ttlSeconds))) {
-      throw refuse('nonce already used');
+      throw refuse('nonce already used', 'replayed');
     }
     return toLaunch(version, tenant, signed, params);
   }

@@ -8,6 +8,7 @@ import { loadConfig, Tenants } from '../config/index.js';
 import type { ConcurClient } from '../concur/concur.client.js';
 import { ConcurError } from '../concur/concur.types.js';
 import type { LookupService } from '../lookup/lookup.service.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { FieldUpdateService } from './field-update.service.js';
 import { testSession } from './session.fixture.js';
 
@@ -31,8 +32,9 @@ function build(write: () => Promise<void>) {
     save: jest.fn(async (s: LaunchSession) => void stored.set(s.id, structuredClone(s))),
     current: jest.fn(async (s: LaunchSession) => stored.get(s.id)),
   } as unknown as LaunchSessionService;
-  const service = new FieldUpdateService(new Tenants(loadConfig({}).config), lookup, concur, audit, sessions);
-  return { service, events, concur, sessions };
+  const metrics = new Metrics();
+  const service = new FieldUpdateService(new Tenants(loadConfig({}).config), lookup, concur, audit, sessions, metrics);
+  return { service, events, concur, sessions, metrics };
 }
 
 async function pageOf(promise: Promise<unknown>): Promise<PageException> {
@@ -124,5 +126,29 @@ describe(FieldUpdateService.name, () => {
       if (e.type === 'update.failed') throw new Error('disk full');
     });
     expect((await pageOf(service.apply(session(), 'PRJ-1001', meta))).getStatus()).toBe(502);
+  });
+
+  describe('counts clc_field_updates_total', () => {
+    async function outcomes(metrics: Metrics): Promise<Record<string, number>> {
+      const { values } = await metrics.fieldUpdates.get();
+      return Object.fromEntries(values.map((v) => [String(v.labels.outcome), v.value]));
+    }
+
+    it('succeeded once per write, conflict for a submit after Done and for a refused pick', async () => {
+      const { service, metrics } = build(async () => undefined);
+      const s = session();
+      await service.apply(s, 'PRJ-1001', meta);
+      await service.apply(s, 'PRJ-1002', meta);
+      await pageOf(service.apply(session(), 'NOPE', meta));
+      expect(await outcomes(metrics)).toEqual({ succeeded: 1, conflict: 2 });
+    });
+
+    it('failed when Concur refuses or an unexpected error stops the write', async () => {
+      const { service, metrics } = build(async () => {
+        throw new ConcurError('rejected', 'Concur refused', 400);
+      });
+      await pageOf(service.apply(session(), 'PRJ-1001', meta));
+      expect(await outcomes(metrics)).toEqual({ failed: 1 });
+    });
   });
 });

@@ -9,6 +9,7 @@ import { type TenantConfig, Tenants } from '../config/index.js';
 import { ConcurClient } from '../concur/concur.client.js';
 import { ConcurError, MAX_FIELD_VALUE_LENGTH } from '../concur/concur.types.js';
 import { LookupService } from '../lookup/lookup.service.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { concurErrorPage } from './concur-error-page.js';
 
 const OUTCOME_ATTEMPTS = 3;
@@ -33,32 +34,40 @@ export class FieldUpdateService {
     private readonly concur: ConcurClient,
     private readonly audit: AuditService,
     private readonly sessions: LaunchSessionService,
+    private readonly metrics: Metrics,
   ) {}
 
   async apply(session: LaunchSession, rawCode: unknown, meta: RequestMeta): Promise<UpdateResult> {
-    if (session.done) return { value: session.done.value, label: null };
+    if (session.done) return this.alreadySaved(session.done.value);
     const tenant = this.tenants.findById(session.tenantId);
-    if (!tenant) throw new PageException(410, { title: 'This window has expired', message: 'Close this window and click the field again in Concur.', detail: `tenant ${session.tenantId} no longer configured` });
+    if (!tenant) throw this.refused(new PageException(410, { title: 'This window has expired', message: 'Close this window and click the field again in Concur.', detail: `tenant ${session.tenantId} no longer configured` }));
     const code = typeof rawCode === 'string' ? rawCode : '';
     if (code.length > MAX_FIELD_VALUE_LENGTH) {
-      throw new PageException(400, {
-        title: 'This value is too long for Concur',
-        message: `Concur fields hold at most ${MAX_FIELD_VALUE_LENGTH} characters; this value has ${code.length}. Pick another value.`,
-        view: { back: `/launch/s/${session.id}` },
-      });
+      throw this.refused(
+        new PageException(400, {
+          title: 'This value is too long for Concur',
+          message: `Concur fields hold at most ${MAX_FIELD_VALUE_LENGTH} characters; this value has ${code.length}. Pick another value.`,
+          view: { back: `/launch/s/${session.id}` },
+        }),
+      );
     }
     const picked = code ? await this.lookup.find(tenant, code) : undefined;
     if (!picked) {
-      throw new PageException(400, {
-        title: code ? 'That value is not in the list' : 'No value was picked',
-        message: 'Search again and pick one of the results, then press Save.',
-        view: { back: `/launch/s/${session.id}` },
-        detail: code ? 'picked code not found in lookup source' : 'no code in the form',
-      });
+      throw this.refused(
+        new PageException(400, {
+          title: code ? 'That value is not in the list' : 'No value was picked',
+          message: 'Search again and pick one of the results, then press Save.',
+          view: { back: `/launch/s/${session.id}` },
+          detail: code ? 'picked code not found in lookup source' : 'no code in the form',
+        }),
+      );
     }
     // A double submit waits for the first one and shows the same outcome instead of writing again.
     const running = this.inFlight.get(session.id);
-    if (running) return running;
+    if (running) {
+      this.metrics.fieldUpdates.inc({ outcome: 'conflict' });
+      return running;
+    }
     const update = this.writeOnce(tenant, session, picked.code, picked.label, meta);
     this.inFlight.set(session.id, update);
     try {
@@ -71,7 +80,7 @@ export class FieldUpdateService {
   private async writeOnce(tenant: TenantConfig, session: LaunchSession, value: string, label: string, meta: RequestMeta): Promise<UpdateResult> {
     // A submit that loaded its copy of the session before another one finished: check the stored state.
     const stored = await this.sessions.current(session);
-    if (stored?.done) return { value: stored.done.value, label: null };
+    if (stored?.done) return this.alreadySaved(stored.done.value);
     return this.write(tenant, session, value, label, meta);
   }
 
@@ -92,6 +101,7 @@ export class FieldUpdateService {
     try {
       await this.concur.writeField(tenant, session.item, session.field, value, meta.correlationId);
     } catch (error) {
+      this.metrics.fieldUpdates.inc({ outcome: 'failed' });
       const reason = error instanceof ConcurError ? `${error.kind}${error.status ? ` HTTP ${error.status}` : ''}: ${error.message}` : 'internal error';
       await this.recordOutcome({ ...base, type: 'update.failed', outcome: 'failure', reason });
       if (!(error instanceof ConcurError)) throw error;
@@ -105,6 +115,7 @@ export class FieldUpdateService {
         ],
       });
     }
+    this.metrics.fieldUpdates.inc({ outcome: 'succeeded' });
     // Concur has the value: the window is done whatever happens to the audit write below.
     session.done = { value, at: Date.now() };
     if (session.itemView) session.itemView.fieldValue = value;
@@ -113,6 +124,18 @@ export class FieldUpdateService {
     });
     await this.recordOutcome({ ...base, type: 'update.succeeded', outcome: 'success' });
     return { value, label };
+  }
+
+  /** A submit after the value was saved: the same Done, no second write. */
+  private alreadySaved(value: string): UpdateResult {
+    this.metrics.fieldUpdates.inc({ outcome: 'conflict' });
+    return { value, label: null };
+  }
+
+  /** A submit refused before Concur was called. */
+  private refused(page: PageException): PageException {
+    this.metrics.fieldUpdates.inc({ outcome: 'conflict' });
+    return page;
   }
 
   /**

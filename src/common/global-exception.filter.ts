@@ -4,6 +4,9 @@ import { wantsJson } from './error-routing.js';
 import { PageException } from './page.exception.js';
 import { correlationIdOf } from './request-meta.js';
 
+/** The part of pino-http's per-request logger used here. */
+type RequestLog = Record<'error' | 'warn' | 'info', (fields: object, message: string) => void>;
+
 const GENERIC_TITLES: Record<number, string> = {
   400: 'The request could not be understood',
   401: 'You are not signed in for this',
@@ -35,11 +38,7 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     const status = exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
     const { title, message, view, detail } = describe(exception, status);
 
-    if (status >= 500 && !(exception instanceof PageException)) {
-      this.logger.error(`${req.method} ${req.path} -> ${status} [${reference}]`, (exception as Error)?.stack);
-    } else {
-      this.logger.warn(`${req.method} ${req.path} -> ${status} [${reference}] ${detail ?? message}`);
-    }
+    this.logFailure(exception, req, status, reference, detail ?? message);
     if (res.headersSent) return;
 
     res.status(status);
@@ -56,6 +55,42 @@ export class GlobalExceptionFilter implements ExceptionFilter {
       }
       res.type('html').send(html);
     });
+  }
+
+  /**
+   * 5xx at error level (an unexpected error with its stack: the log may have it, the client never);
+   * a missing route at info, other 4xx at warn. The path only, no query, no request body.
+   */
+  private logFailure(exception: unknown, req: Request, status: number, reference: string, detail: string): void {
+    const line = `${req.method} ${req.path} -> ${status} [${reference}]`;
+    if (!(exception instanceof HttpException)) {
+      const what = exception instanceof Error ? exception.name : typeof exception;
+      this.emit(req, 'error', `${line} unexpected ${what}`, exception instanceof Error ? exception : undefined);
+    } else if (status >= 500) {
+      this.emit(req, 'error', `${line} ${detail}`);
+    } else if (status === HttpStatus.NOT_FOUND || status === HttpStatus.METHOD_NOT_ALLOWED) {
+      this.emit(req, 'info', `${line} ${detail}`);
+    } else {
+      this.emit(req, 'warn', `${line} ${detail}`);
+    }
+  }
+
+  /**
+   * Through the request's own logger when pino-http attached one (its lines carry the correlation
+   * ID, even for an error raised before Nest's pipeline, like a body parser's), else Nest's Logger.
+   */
+  private emit(req: Request, level: 'error' | 'warn' | 'info', text: string, error?: Error): void {
+    const log = (req as Request & { log?: RequestLog }).log;
+    if (log) {
+      log[level]({ context: 'HttpError', ...(error ? { err: error } : {}) }, text);
+    } else if (level === 'error') {
+      if (error?.stack) this.logger.error(text, error.stack);
+      else this.logger.error(text);
+    } else if (level === 'warn') {
+      this.logger.warn(text);
+    } else {
+      this.logger.log(text);
+    }
   }
 }
 

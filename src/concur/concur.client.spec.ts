@@ -6,6 +6,7 @@ import { Logger } from '@nestjs/common';
 import { jest } from '@jest/globals';
 import axios from 'axios';
 import { AppConfig, ServerAddress, type TenantConfig } from '../config/index.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { ConcurClient } from './concur.client.js';
 import { ConcurError, type ItemRef } from './concur.types.js';
 import { HostAllowList } from './host-allow-list.js';
@@ -65,6 +66,7 @@ describe(ConcurClient.name, () => {
   let allowList: HostAllowList;
   let tokens: TokenService;
   let client: RecordingClient;
+  let metrics: Metrics;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -137,7 +139,8 @@ describe(ConcurClient.name, () => {
     } as unknown as TokenRepository;
     const http = new HttpService(axios.create());
     tokens = new TokenService(http, config, allowList, repo, new SecretBox(config));
-    client = new RecordingClient(http, tokens, allowList, config);
+    metrics = new Metrics();
+    client = new RecordingClient(http, tokens, allowList, config, metrics);
   });
 
   afterEach(() => {
@@ -330,6 +333,32 @@ describe(ConcurClient.name, () => {
     expect(error).toMatchObject({ kind: 'rejected', status: 404 });
     expect((error as Error).message).toContain('404');
     expect(seen).toHaveLength(1);
+  });
+
+  describe('counts every HTTP call in clc_concur_requests_total', () => {
+    async function counted(): Promise<Record<string, number>> {
+      const { values } = await metrics.concurRequests.get();
+      return Object.fromEntries(values.map((v) => [`${v.labels.operation}:${v.labels.status}`, v.value]));
+    }
+
+    it('by operation and HTTP status, each attempt, with its duration', async () => {
+      script = [{ status: 503, body: {} }];
+      await client.readItem(tenant, v3Item(), 'Custom1', 'c');
+      fallback = { status: 204 };
+      await client.writeField(tenant, v4Expense(), 'custom9', 'PRJ-3', 'c');
+      expect(await counted()).toEqual({ 'read_item:503': 1, 'read_item:200': 1, 'write_field:204': 1 });
+      const durations = (await metrics.concurDuration.get()).values.filter((v) => v.metricName === 'clc_concur_request_duration_seconds_count');
+      expect(durations.reduce((sum, v) => sum + v.value, 0)).toBe(3);
+    });
+
+    it('as error when no answer came, and not at all when nothing was sent', async () => {
+      script = ['reset'];
+      await client.readItem(tenant, v3Item(), 'Custom1', 'c');
+      tokenScript = [400];
+      await tokens.invalidate(tenant.id);
+      await client.readItem(tenant, v3Item(), 'Custom1', 'c').catch(() => undefined);
+      expect(await counted()).toEqual({ 'read_item:error': 1, 'read_item:200': 1 });
+    });
   });
 
   it('sends nothing, not even a token request, towards a host that is not allowed', async () => {

@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { AxiosResponse } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import { AppConfig, type TenantConfig } from '../config/index.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { ConcurError, type ItemRef, type ItemView } from './concur.types.js';
 import { buildUpdate, readItemView } from './field-values.js';
 import { HostAllowList } from './host-allow-list.js';
@@ -10,6 +11,9 @@ import { TokenService } from './token.service.js';
 
 const RETRIED_NETWORK_ERRORS = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN']);
 const MAX_BACKOFF_MS = 30_000;
+
+/** clc_concur_requests_total operation of each kind of call. */
+const METRIC_OPERATION = { read: 'read_item', write: 'write_field' } as const;
 
 interface Call {
   operation: 'read' | 'write';
@@ -28,6 +32,7 @@ export class ConcurClient {
     private readonly tokens: TokenService,
     private readonly hostAllowList: HostAllowList,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   async readItem(tenant: TenantConfig, item: ItemRef, field: string, correlationId: string): Promise<ItemView> {
@@ -63,21 +68,26 @@ export class ConcurClient {
       try {
         token = await this.tokens.getAccessToken(tenant, correlationId);
         this.stats.calls++;
-        response = await firstValueFrom(
-          this.http.request<unknown>({
-            method: call.method,
-            url: item.url,
-            data: call.body,
-            headers: {
-              Authorization: `Bearer ${token}`,
-              Accept: 'application/json',
-              'concur-correlationid': correlationId,
-              ...(call.body ? { 'Content-Type': 'application/json' } : {}),
-            },
-            timeout: timeoutMs,
-            maxRedirects: 0,
-            validateStatus: () => true,
-          }),
+        response = await this.metrics.timeConcur(
+          METRIC_OPERATION[call.operation],
+          () =>
+            firstValueFrom(
+              this.http.request<unknown>({
+                method: call.method,
+                url: item.url,
+                data: call.body,
+                headers: {
+                  Authorization: `Bearer ${token}`,
+                  Accept: 'application/json',
+                  'concur-correlationid': correlationId,
+                  ...(call.body ? { 'Content-Type': 'application/json' } : {}),
+                },
+                timeout: timeoutMs,
+                maxRedirects: 0,
+                validateStatus: () => true,
+              }),
+            ),
+          (answer) => answer.status,
         );
       } catch (error) {
         if (error instanceof ConcurError) {
@@ -108,7 +118,7 @@ export class ConcurClient {
         if (status >= 200 && status < 300) return response;
         if (status === 401 && !tokenRenewed) {
           tokenRenewed = true;
-          this.tokens.invalidate(tenant.id, token!);
+          await this.tokens.invalidate(tenant.id, token!);
           this.stats.retries++;
           continue;
         }
