@@ -1,10 +1,10 @@
-// `npm start` runs this first: it compiles src/ into dist/ when dist/ is missing or older than a source file.
+// `npm start` and `npm run cli` run this first: it compiles src/ into dist/ when an entry point is missing or older than a source file.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const output = join(root, 'dist', 'main.js');
+const outputs = ['main.js', 'cli.js'].map((name) => join(root, 'dist', name));
 
 function newestMtime(dir) {
   let newest = 0;
@@ -16,10 +16,13 @@ function newestMtime(dir) {
   return newest;
 }
 
-const stale = !existsSync(output) || newestMtime(join(root, 'src')) > statSync(output).mtimeMs;
+const stale =
+  outputs.some((output) => !existsSync(output)) ||
+  newestMtime(join(root, 'src')) > Math.min(...outputs.map((output) => statSync(output).mtimeMs));
 if (stale) {
-  console.log('Building the connector (first start or sources changed)...');
+  // On stderr, like the compiler's output: stdout belongs to the command (`npm run cli` prints a URL).
+  console.error('Building the connector (first start or sources changed)...');
   execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], {
-    stdio: 'inherit',
+    stdio: ['inherit', 2, 'inherit'],
   });
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/index.js';
-import { createApp, listen } from './server.js';
+import { startServer } from './server.js';
 
 async function bootstrap(): Promise<void> {
   let loaded: LoadedConfig;
@@ -14,16 +14,15 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
-  const app = await createApp(loaded);
+  const { origin, shutdown } = await startServer(loaded);
   const logger = new Logger('Bootstrap');
   for (const warning of loaded.warnings) logger.warn(warning);
+  const shown = origin.replace('127.0.0.1', 'localhost');
+  logger.log(`Connector listening on ${shown}`);
+  if (loaded.config.sandbox.enabled) logger.warn(`Sandbox is ON (demo only): open ${shown}/sandbox`);
 
-  const { port, host } = loaded.config.server;
-  const origin = await listen(app, port, host);
-  logger.log(`Connector listening on ${origin.replace('127.0.0.1', 'localhost')}`);
-  if (loaded.config.sandbox.enabled) {
-    logger.warn(`Sandbox is ON (demo only): open ${origin.replace('127.0.0.1', 'localhost')}/sandbox`);
-  }
+  const { exitCode } = await shutdown.finished;
+  process.exit(exitCode);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { configureApp } from './app.setup.js';
 import { AppConfig, type LoadedConfig, ServerAddress } from './config/index.js';
+import { type GracefulShutdown, type GracefulShutdownOptions, installGracefulShutdown } from './lifecycle/graceful-shutdown.js';
 
 export type CreateAppOptions = AppModuleOptions;
 
@@ -20,6 +22,8 @@ export async function createApp(loaded: LoadedConfig, options: CreateAppOptions 
     bufferLogs: true,
     httpsOptions,
   });
+  // Every `new Logger(X)` of the code, and Nest's own lines (buffered until now), go to pino.
+  app.useLogger(app.get(Logger));
   configureApp(app);
   return app;
 }
@@ -33,4 +37,24 @@ export async function listen(app: NestExpressApplication, port: number, host: st
   const origin = `${scheme}://${loopback.includes(':') ? `[${loopback}]` : loopback}:${actual}`;
   app.get(ServerAddress).set(origin);
   return origin;
+}
+
+export interface RunningServer {
+  app: NestExpressApplication;
+  /** Where the server can be reached from this machine, e.g. http://127.0.0.1:3000. */
+  origin: string;
+  shutdown: GracefulShutdown;
+}
+
+/** Creates the app, listens on the configured address and drains on SIGTERM/SIGINT (main.ts exits with `shutdown.finished`). */
+export async function startServer(
+  loaded: LoadedConfig,
+  options: CreateAppOptions = {},
+  shutdownOptions: GracefulShutdownOptions = {},
+): Promise<RunningServer> {
+  const app = await createApp(loaded, options);
+  const { port, host } = loaded.config.server;
+  const origin = await listen(app, port, host);
+  const shutdown = installGracefulShutdown(app, shutdownOptions);
+  return { app, origin, shutdown };
 }
