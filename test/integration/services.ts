@@ -34,8 +34,15 @@ function gate(name: 'postgres' | 'redis', url: string): boolean {
   if (status[name]) return true;
   const where = new URL(url).host;
   if (REQUIRED) throw new Error(`CI=true but ${name} is not reachable at ${where}: the integration tests must run in CI`);
-  console.warn(`SKIPPED: ${name} is not reachable at ${where}; its integration tests did not run (set CI=true to make this an error)`);
+  // Straight to stderr: Jest swallows console output of a suite whose tests are all skipped.
+  process.stderr.write(
+    `\nSKIPPED: ${name} is not reachable at ${where}; its integration tests in ${suiteName()} did not run (set CI=true to make this an error)\n`,
+  );
   return false;
+}
+
+function suiteName(): string {
+  return expect.getState().testPath?.split('/').slice(-1)[0] ?? 'this suite';
 }
 
 /** `describe` when the services are reachable, `describe.skip` (with a warning) otherwise. */
