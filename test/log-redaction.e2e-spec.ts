@@ -31,7 +31,7 @@ describe('logs carry no secrets', () => {
   let ids: SandboxIds;
 
   beforeAll(async () => {
-    h = await startApp({ logging: { level: 'trace' } }, {}, { logDestination: destination });
+    h = await startApp({ logging: { level: 'trace' }, server: { trustProxy: 'loopback' } }, {}, { logDestination: destination });
     ids = await sandboxIds(h);
     // Tokens the sandbox issues are not in its API: record them as they are made.
     const oauth = h.app.get(SandboxOAuth);

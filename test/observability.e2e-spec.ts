@@ -124,10 +124,21 @@ describe('correlation ID', () => {
   let h: Harness;
   let ids: SandboxIds;
   beforeAll(async () => {
-    h = await startApp();
+    // The test client plays the ingress: X-Request-Id is only taken from a trusted proxy.
+    h = await startApp({ server: { trustProxy: 'loopback' } });
     ids = await sandboxIds(h);
   });
   afterAll(() => h.close());
+
+  it('ignores X-Request-Id from a client that is not a trusted proxy', async () => {
+    const direct = await startApp();
+    try {
+      const res = await direct.http.get('/health/live').set('X-Request-Id', 'forged-0001').expect(200);
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await direct.close();
+    }
+  });
 
   it('echoes a well-formed X-Request-Id and sends the same ID to Concur as concur-correlationid', async () => {
     const agent = request.agent(h.origin);
