@@ -6,12 +6,11 @@ import { AppConfig } from '../config/index.js';
 export const REDIS = Symbol('REDIS');
 export type RedisClient = Redis;
 
-/** The URL without its password, for log lines. */
+/** Scheme, host and database only, for log lines: no user, no password, no query (ioredis takes `?password=`). */
 export function redactedRedisUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
   } catch {
     return 'redis://(unparseable URL)';
   }
