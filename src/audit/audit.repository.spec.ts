@@ -91,6 +91,8 @@ describe(AuditRepository.name, () => {
     // #2 and #3 share launch L2: #2 has its outcome.
     expect((await repository.requestsWithoutOutcome()).map((r) => r.seq)).toEqual([1, 4]);
     expect((await repository.requestsWithoutOutcome(new Date(4000).toISOString())).map((r) => r.seq)).toEqual([1]);
+    // A window: not before `since`.
+    expect((await repository.requestsWithoutOutcome(undefined, new Date(2000).toISOString())).map((r) => r.seq)).toEqual([4]);
   });
 
   it('offers no way to change or remove an event', () => {

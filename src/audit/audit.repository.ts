@@ -97,12 +97,13 @@ export class AuditRepository {
    * `update.requested` events with no `update.succeeded` or `update.failed` after them in the
    * same launch; with `before` (ISO time) only those that occurred earlier.
    */
-  requestsWithoutOutcome(before?: string): Promise<AuditEventTable[]> {
+  requestsWithoutOutcome(before?: string, since?: string): Promise<AuditEventTable[]> {
     return this.db
       .selectFrom('audit_events as r')
       .selectAll('r')
       .where('r.event_type', '=', 'update.requested')
       .$if(before !== undefined, (qb) => qb.where('r.occurred_at', '<', before!))
+      .$if(since !== undefined, (qb) => qb.where('r.occurred_at', '>=', since!))
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(

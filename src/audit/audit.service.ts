@@ -15,6 +15,8 @@ const MAX_LATEST = 1000;
 const MAX_APPEND_ATTEMPTS = 5;
 /** How often each replica looks for interrupted updates on PostgreSQL. */
 const RECONCILE_INTERVAL_MS = 60_000;
+/** How far back beyond the threshold a periodic run looks: many missed intervals, then the start-up scan takes over. */
+const RECENT_WINDOW_MS = 60 * 60_000;
 const MIN_INTERRUPTED_AFTER_MS = 15 * 60_000;
 const INTERRUPTED_MARGIN_MS = 5 * 60_000;
 
@@ -127,16 +129,18 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
    * than `interruptedAfterMs` are closed, and they are looked up again under the append lock so
    * replicas reconciling at the same time close each request once.
    */
-  async reconcileInterruptedUpdates(): Promise<number> {
-    const before =
-      this.repository.dialect === 'postgres'
-        ? new Date(Date.now() - interruptedAfterMs(this.config.concur)).toISOString()
-        : undefined;
+  async reconcileInterruptedUpdates(scope: 'all' | 'recent' = 'all'): Promise<number> {
+    const now = Date.now();
+    const threshold = interruptedAfterMs(this.config.concur);
+    const before = this.repository.dialect === 'postgres' ? new Date(now - threshold).toISOString() : undefined;
+    // The periodic runs look at a recent window only, so their cost does not grow with the log;
+    // the full scan at every start covers anything older (e.g. all replicas were down for hours).
+    const since = scope === 'recent' ? new Date(now - threshold - RECENT_WINDOW_MS).toISOString() : undefined;
     // A look without the lock first: mostly there is nothing to close.
-    if (!(await this.repository.requestsWithoutOutcome(before)).length) return 0;
+    if (!(await this.repository.requestsWithoutOutcome(before, since)).length) return 0;
     const marked = await this.enqueue(() =>
       this.commit('update.failed', async (append, log) => {
-        for (const row of await log.requestsWithoutOutcome(before)) {
+        for (const row of await log.requestsWithoutOutcome(before, since)) {
           const requested = toAuditEvent(row);
           await append(
             eventBody({
@@ -176,7 +180,7 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     this.periodicRun = (async () => {
       try {
         if (!this.schemaReady) this.schemaReady = (await this.repository.pendingMigrations()).length === 0;
-        if (this.schemaReady) await this.reconcileInterruptedUpdates();
+        if (this.schemaReady) await this.reconcileInterruptedUpdates('recent');
       } catch (err) {
         this.logger.warn(`Looking for interrupted updates failed: ${messageOf(err)}`);
       }
