@@ -72,6 +72,13 @@ describe('loadConfig', () => {
     expect(config.rateLimit.failedTestConnection).toMatchObject({ limit: 10, windowSeconds: 900 });
   });
 
+  it('warns in production when /metrics has no Basic auth', () => {
+    const file = overlay('sandbox:\n  enabled: false\ntenants:\n  - id: acme\n    name: Acme\n    companyDomains: [acme.example.com]\n    connector: { username: AcmeConnector1, password: acme-password-123 }\n    launch: { versions: [4] }\n    oauth: { baseUrl: "https://us.api.concursolutions.com", clientId: c, clientSecret: real-secret-1, refreshToken: real-token-1 }\n    fields: { v4: { entry: [custom9] } }\n    lookup: { type: file, file: ' + JSON.stringify(join(process.cwd(), 'config', 'lookup', 'projects.csv')) + ' }\n');
+    const env = { NODE_ENV: 'production', CONNECTOR_CONFIG: file, CONNECTOR_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') };
+    expect(loadConfig(env).warnings).toEqual([expect.stringMatching(/^metrics: \/metrics is open to anyone/)]);
+    expect(loadConfig({ ...env, METRICS_USERNAME: 'prometheus', METRICS_PASSWORD: 'scrape-secret' }).warnings).toEqual([]);
+  });
+
   it('requires a shared encryption key with shared stores', () => {
     const problem = 'security.encryptionKey: required with DATABASE_URL or REDIS_URL, the same on every replica (env CONNECTOR_ENCRYPTION_KEY)';
     expect(problemsOf(() => loadConfig({ REDIS_URL: 'redis://cache:6379' }))).toEqual([problem]);

@@ -139,6 +139,10 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
   }
   if ((config.metrics.username === undefined) !== (config.metrics.password === undefined)) {
     problems.push('metrics: set both username and password (METRICS_USERNAME, METRICS_PASSWORD), or neither');
+  } else if (production && config.metrics.enabled && config.metrics.username === undefined) {
+    warnings.push(
+      'metrics: /metrics is open to anyone who reaches the connector, which Concur must reach from the internet; set METRICS_USERNAME and METRICS_PASSWORD, or block /metrics at the ingress',
+    );
   }
   const key = config.security.encryptionKey;
   if (key !== undefined && Buffer.from(key, 'base64').length !== 32) {
