@@ -232,6 +232,26 @@ describe(TokenService.name, () => {
     expect(seen[2].form.get('refresh_token')).toBe('rotated-1');
   });
 
+  it('keeps a rotated token whose save failed, and stores it at the next refresh', async () => {
+    reply = ok('access-1', { refresh_token: 'rotated-1' });
+    const tokens = service();
+    const save = jest.spyOn(repo, 'save').mockRejectedValueOnce(new Error('database down'));
+    await tokens.getAccessToken(tenant, 'c');
+    expect(repo.rows.get('acme')).toBeUndefined();
+    expect(logged.join('\n')).toContain('rotated refresh token of tenant acme could not be stored: database down');
+
+    // The next refresh first stores the kept token (so other replicas see it), then uses it.
+    reply = ok('access-2');
+    await tokens.invalidate('acme');
+    await tokens.getAccessToken(tenant, 'c');
+    expect(save).toHaveBeenCalledTimes(2);
+    expect(box.open(repo.rows.get('acme')!.refresh_token_enc)).toBe('rotated-1');
+    expect(seen[1].form.get('refresh_token')).toBe('rotated-1');
+    // And another process starts from it.
+    await service().getAccessToken(tenant, 'c');
+    expect(seen[2].form.get('refresh_token')).toBe('rotated-1');
+  });
+
   it('does not write when the refresh token comes back unchanged', async () => {
     await service().getAccessToken(tenant, 'c');
     expect(repo.rows.size).toBe(0);

@@ -113,7 +113,12 @@ export class TokenService {
 
   private async currentRefreshToken(tenant: TenantConfig, seed: string): Promise<string> {
     const unsaved = this.unsaved.get(tenant.id);
-    if (unsaved && unsaved.seedHash === seed) return unsaved.refreshToken;
+    if (unsaved && unsaved.seedHash === seed) {
+      // Store it now (this runs under the tenant's refresh lock), so other replicas stop using
+      // the token it replaced; only if that fails again does this process keep it to itself.
+      await this.persistRotated(tenant.id, seed, unsaved.refreshToken);
+      if (this.unsaved.has(tenant.id)) return unsaved.refreshToken;
+    }
     const stored = await this.tokens.find(tenant.id);
     if (stored && constantTimeEqual(stored.seed_hash, seed)) {
       try {
