@@ -120,6 +120,22 @@ describe(LaunchSessionService.name, () => {
     await expect(service.load(session.id, cookieSecret)).resolves.toMatchObject({ done: { value: 'P-1' } });
   });
 
+  it("claims the session's one update, and a loaded session shows it done", async () => {
+    const { session, cookieSecret } = await service.create(DATA);
+    const token = (await service.claimUpdate(session))!;
+    await expect(service.claimUpdate(session)).resolves.toBeUndefined();
+    await expect(service.updateState(session)).resolves.toEqual({ state: 'claimed' });
+    await expect(service.releaseUpdate(session, token)).resolves.toBe(true);
+    const again = (await service.claimUpdate(session))!;
+    await expect(service.completeUpdate(session, again, { value: 'P-1', at: 1 })).resolves.toBe(true);
+    // A page view saved afterwards from a copy loaded before the Save keeps the window done.
+    await service.save(session);
+    await expect(service.load(session.id, cookieSecret)).resolves.toMatchObject({ done: { value: 'P-1' } });
+    // The claim lasts as long as the session.
+    jest.advanceTimersByTime(1800 * 1000 - 1);
+    await expect(service.claimUpdate(session)).resolves.toBeUndefined();
+  });
+
   describe('verifyCsrf', () => {
     it('accepts the session token', async () => {
       const { session } = await service.create(DATA);

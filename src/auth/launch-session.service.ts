@@ -4,7 +4,7 @@ import type { CookieOptions } from 'express';
 import { PageException } from '../common/page.exception.js';
 import { AppConfig } from '../config/index.js';
 import type { LaunchSession } from './launch.types.js';
-import { SessionStore } from './session.store.js';
+import { type LaunchDone, SessionStore, type UpdateState } from './session.store.js';
 
 export type NewLaunchSession = Omit<LaunchSession, 'id' | 'cookieHash' | 'csrfToken' | 'createdAt' | 'expiresAt'>;
 
@@ -67,6 +67,25 @@ export class LaunchSessionService {
   /** The stored state of a session already loaded (another request may have changed it since). */
   async current(session: LaunchSession): Promise<LaunchSession | undefined> {
     return this.store.get(session.id);
+  }
+
+  /** The session's one field update, claimed atomically across replicas: a token, or undefined when taken or done. */
+  async claimUpdate(session: LaunchSession): Promise<string | undefined> {
+    return this.store.claimUpdate(session.id, session.expiresAt);
+  }
+
+  /** Marks the claimed update done; a page-view save cannot erase it. */
+  async completeUpdate(session: LaunchSession, token: string, done: LaunchDone): Promise<boolean> {
+    return this.store.completeUpdate(session.id, token, done);
+  }
+
+  /** Frees a claimed update that did not write, so Retry can claim it again. */
+  async releaseUpdate(session: LaunchSession, token: string): Promise<boolean> {
+    return this.store.releaseUpdate(session.id, token);
+  }
+
+  async updateState(session: LaunchSession): Promise<UpdateState> {
+    return this.store.updateState(session.id);
   }
 
   verifyCsrf(session: LaunchSession, token: unknown): void {

@@ -4,7 +4,7 @@ import { PageException } from '../common/page.exception.js';
 import type { AppConfig } from '../config/index.js';
 import type { RedisClient } from '../redis/redis.module.js';
 import type { LaunchSession } from './launch.types.js';
-import { parseSession, RedisSessionStore } from './redis-session.store.js';
+import { parseSession, parseUpdate, RedisSessionStore } from './redis-session.store.js';
 
 function sessionOf(id: string, ttlMs = 60_000): LaunchSession {
   const now = Date.now();
@@ -28,7 +28,10 @@ function sessionOf(id: string, ttlMs = 60_000): LaunchSession {
   };
 }
 
-/** Enough of ioredis for the store: string keys with a PX expiry, and every call recorded. */
+/**
+ * Enough of ioredis for the store: string keys with a PX expiry, and every call recorded. The two
+ * scripts are told apart by what they call and played here; the Lua runs in the integration tests.
+ */
 class FakeRedis {
   readonly values = new Map<string, { value: string; px?: number }>();
   readonly calls: unknown[][] = [];
@@ -36,14 +39,27 @@ class FakeRedis {
     this.calls.push(['get', key]);
     return this.values.get(key)?.value ?? null;
   }
-  async set(key: string, value: string, _px: 'PX', ms: number) {
-    this.calls.push(['set', key, value, _px, ms]);
+  async mget(...keys: string[]) {
+    this.calls.push(['mget', ...keys]);
+    return keys.map((key) => this.values.get(key)?.value ?? null);
+  }
+  async set(key: string, value: string, _px: 'PX', ms: number, nx?: 'NX') {
+    this.calls.push(nx ? ['set', key, value, _px, ms, nx] : ['set', key, value, _px, ms]);
+    if (nx && this.values.has(key)) return null;
     this.values.set(key, { value, px: ms });
     return 'OK';
   }
-  async del(key: string) {
-    this.calls.push(['del', key]);
-    return this.values.delete(key) ? 1 : 0;
+  async del(...keys: string[]) {
+    this.calls.push(['del', ...keys]);
+    return keys.filter((key) => this.values.delete(key)).length;
+  }
+  async eval(script: string, _n: number, key: string, expected: string, next?: string) {
+    this.calls.push(['eval', script.includes('PTTL') ? 'complete' : 'release', key, expected, next]);
+    const current = this.values.get(key);
+    if (current?.value !== expected) return 0;
+    if (script.includes('PTTL')) current.value = next!;
+    else this.values.delete(key);
+    return 1;
   }
 }
 
@@ -114,17 +130,87 @@ describe(RedisSessionStore.name, () => {
   });
 
   it('turns a Redis failure into a 503 page', async () => {
-    const broken = {
-      get: () => Promise.reject(new Error('Connection is closed.')),
-      set: () => Promise.reject(new Error('Connection is closed.')),
-      del: () => Promise.reject(new Error('Connection is closed.')),
-    } as unknown as RedisClient;
+    const closed = () => Promise.reject(new Error('Connection is closed.'));
+    const broken = { get: closed, mget: closed, set: closed, del: closed, eval: closed } as unknown as RedisClient;
     const failing = new RedisSessionStore(broken, config);
-    for (const attempt of [failing.get('abc'), failing.set(sessionOf('abc')), failing.delete('abc')]) {
+    const future = Date.now() + 60_000;
+    for (const attempt of [
+      failing.get('abc'),
+      failing.set(sessionOf('abc')),
+      failing.delete('abc'),
+      failing.claimUpdate('abc', future),
+      failing.completeUpdate('abc', 't', { value: 'P-1', at: 1 }),
+      failing.releaseUpdate('abc', 't'),
+      failing.updateState('abc'),
+    ]) {
       const error = await attempt.catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PageException);
       expect((error as PageException).getStatus()).toBe(503);
     }
+  });
+
+  describe('update claim', () => {
+    it('claims with SET NX PX = the remaining lifetime under a prefixed, hashed key of its own', async () => {
+      const session = sessionOf('abc', 90_000);
+      await store.set(session);
+      jest.advanceTimersByTime(30_000);
+      const token = await store.claimUpdate('abc', session.expiresAt);
+      expect(token).toMatch(/^[0-9a-f]{32}$/);
+      const claim = redis.calls.find((c) => c[0] === 'set' && c[5] === 'NX')!;
+      expect(claim).toEqual(['set', store.updateKeyOf('abc'), `claimed:${token}`, 'PX', 60_000, 'NX']);
+      expect(store.updateKeyOf('abc')).toMatch(/^pre:update:[0-9a-f]{64}$/);
+      expect(store.updateKeyOf('abc')).not.toBe(store.keyOf('abc'));
+      await expect(store.claimUpdate('abc', session.expiresAt)).resolves.toBeUndefined();
+      await expect(store.updateState('abc')).resolves.toEqual({ state: 'claimed' });
+    });
+
+    it('does not claim for a session past its expiresAt', async () => {
+      await expect(store.claimUpdate('abc', Date.now())).resolves.toBeUndefined();
+      expect(redis.calls).toEqual([]);
+    });
+
+    it('completes and releases by compare-and-delete with the claim token', async () => {
+      const session = sessionOf('abc');
+      await store.set(session);
+      const token = (await store.claimUpdate('abc', session.expiresAt))!;
+      await expect(store.releaseUpdate('abc', 'other')).resolves.toBe(false);
+      expect(redis.calls.at(-1)).toEqual(['eval', 'release', store.updateKeyOf('abc'), 'claimed:other', undefined]);
+      await expect(store.completeUpdate('abc', token, { value: 'P-1', at: 7 })).resolves.toBe(true);
+      expect(redis.calls.at(-1)).toEqual(['eval', 'complete', store.updateKeyOf('abc'), `claimed:${token}`, 'done:{"value":"P-1","at":7}']);
+      await expect(store.updateState('abc')).resolves.toEqual({ state: 'done', done: { value: 'P-1', at: 7 } });
+      await expect(store.releaseUpdate('abc', token)).resolves.toBe(false);
+    });
+
+    it('reads done from the claim: a later set() of a copy without done cannot erase it', async () => {
+      const session = sessionOf('abc');
+      await store.set(session);
+      const token = (await store.claimUpdate('abc', session.expiresAt))!;
+      await store.completeUpdate('abc', token, { value: 'P-1', at: 7 });
+      await store.set({ ...session, itemView: { level: 'ENTRY', title: 'Taxi', amount: 1, currency: null, date: null, fieldValue: null, readAt: 1 } });
+      await expect(store.get('abc')).resolves.toMatchObject({ done: { value: 'P-1', at: 7 }, itemView: { title: 'Taxi' } });
+      expect(redis.calls.filter((c) => c[0] === 'mget').at(-1)).toEqual(['mget', store.keyOf('abc'), store.updateKeyOf('abc')]);
+    });
+
+    it('deletes the claim with the session', async () => {
+      const session = sessionOf('abc');
+      await store.set(session);
+      await store.claimUpdate('abc', session.expiresAt);
+      await store.delete('abc');
+      expect(redis.values.size).toBe(0);
+      await expect(store.updateState('abc')).resolves.toEqual({ state: 'free' });
+    });
+  });
+});
+
+describe(parseUpdate.name, () => {
+  it('reads no claim as free, a token as claimed and done as done', () => {
+    expect(parseUpdate(null)).toEqual({ state: 'free' });
+    expect(parseUpdate('claimed:0123')).toEqual({ state: 'claimed' });
+    expect(parseUpdate('done:{"value":"P-1","at":3}')).toEqual({ state: 'done', done: { value: 'P-1', at: 3 } });
+  });
+
+  it.each(['done:{', 'done:null', 'done:{"value":1,"at":3}', 'something else'])('counts the unreadable %p as claimed, never free', (raw) => {
+    expect(parseUpdate(raw)).toEqual({ state: 'claimed' });
   });
 });
 

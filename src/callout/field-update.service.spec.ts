@@ -1,15 +1,16 @@
 import { jest } from '@jest/globals';
 import type { AuditService } from '../audit/audit.service.js';
 import type { AuditEventInput } from '../audit/audit.types.js';
-import type { LaunchSessionService } from '../auth/launch-session.service.js';
+import { LaunchSessionService } from '../auth/launch-session.service.js';
 import type { LaunchSession } from '../auth/launch.types.js';
+import { MemorySessionStore, type SessionStore } from '../auth/session.store.js';
 import { PageException } from '../common/page.exception.js';
-import { loadConfig, Tenants } from '../config/index.js';
+import { type AppConfig, loadConfig, Tenants } from '../config/index.js';
 import type { ConcurClient } from '../concur/concur.client.js';
 import { ConcurError } from '../concur/concur.types.js';
 import type { LookupService } from '../lookup/lookup.service.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import { FieldUpdateService } from './field-update.service.js';
+import { FieldUpdateService, type OtherUpdateWait, otherUpdateWait } from './field-update.service.js';
 import { testSession } from './session.fixture.js';
 
 const meta = { correlationId: 'corr-1', clientIp: '127.0.0.1', userAgent: 'jest' };
@@ -20,21 +21,29 @@ function session(): LaunchSession {
   });
 }
 
-function build(write: () => Promise<void>) {
+const config = loadConfig({}).config;
+
+/**
+ * One connector process: the service with its audit, Concur and lookup fakes over a session
+ * store. Two builds over one store are two replicas.
+ */
+function build(write: () => Promise<void>, store: SessionStore = new MemorySessionStore(), wait?: Partial<OtherUpdateWait>) {
   const events: AuditEventInput[] = [];
   const audit = { record: jest.fn(async (e: AuditEventInput) => void events.push(e)) } as unknown as AuditService;
   const concur = { writeField: jest.fn(write) } as unknown as ConcurClient;
   const lookup = {
     find: jest.fn(async (_t: unknown, code: string) => (code.startsWith('PRJ-') ? { code, label: `Label ${code}` } : undefined)),
   } as unknown as LookupService;
-  const stored = new Map<string, LaunchSession>();
-  const sessions = {
-    save: jest.fn(async (s: LaunchSession) => void stored.set(s.id, structuredClone(s))),
-    current: jest.fn(async (s: LaunchSession) => stored.get(s.id)),
-  } as unknown as LaunchSessionService;
+  const sessions = new LaunchSessionService(store, config as AppConfig);
   const metrics = new Metrics();
-  const service = new FieldUpdateService(new Tenants(loadConfig({}).config), lookup, concur, audit, sessions, metrics);
-  return { service, events, concur, sessions, metrics };
+  const service = new FieldUpdateService(new Tenants(config), lookup, concur, audit, sessions, metrics, config);
+  if (wait) Object.assign((service as unknown as { wait: OtherUpdateWait }).wait, wait);
+  /** A launch session as the controller hands it over: stored, then loaded. */
+  const launched = async (s: LaunchSession = session()) => {
+    await store.set(s);
+    return (await sessions.current(s))!;
+  };
+  return { service, events, concur, sessions, metrics, store, launched };
 }
 
 async function pageOf(promise: Promise<unknown>): Promise<PageException> {
@@ -49,8 +58,8 @@ async function pageOf(promise: Promise<unknown>): Promise<PageException> {
 
 describe(FieldUpdateService.name, () => {
   it('audits requested before the write and succeeded after it, with old and new value', async () => {
-    const { service, events, concur } = build(async () => undefined);
-    const s = session();
+    const { service, events, concur, launched } = build(async () => undefined);
+    const s = await launched();
     await expect(service.apply(s, 'PRJ-1001', meta)).resolves.toEqual({ value: 'PRJ-1001', label: 'Label PRJ-1001' });
     expect(events.map((e) => e.type)).toEqual(['update.requested', 'update.succeeded']);
     expect(events[1]).toMatchObject({ oldValue: 'OLD', newValue: 'PRJ-1001', field: 'custom9', launchId: s.id, correlationId: 'corr-1' });
@@ -59,37 +68,78 @@ describe(FieldUpdateService.name, () => {
   });
 
   it('turns a Concur failure into update.failed and a 502 page with a Retry form', async () => {
-    const { service, events } = build(async () => {
+    const { service, events, launched } = build(async () => {
       throw new ConcurError('unavailable', 'Concur answered 503', 503);
     });
-    const page = await pageOf(service.apply(session(), 'PRJ-1001', meta));
+    const page = await pageOf(service.apply(await launched(), 'PRJ-1001', meta));
     expect(page.getStatus()).toBe(502);
-    expect(page.page.view).toMatchObject({ retry: { method: 'POST', action: `/launch/s/${'S'.repeat(22)}/select` } });
+    expect(page.page.view).toMatchObject({
+      retry: {
+        method: 'POST',
+        action: `/launch/s/${'S'.repeat(22)}/select`,
+        fields: [
+          { name: 'csrf', value: 'csrf' },
+          { name: 'code', value: 'PRJ-1001' },
+        ],
+      },
+    });
     expect(events.map((e) => e.type)).toEqual(['update.requested', 'update.failed']);
     expect(events[1].reason).toMatch(/unavailable HTTP 503/);
   });
 
-  it('records update.failed for an unexpected error too, and lets it through', async () => {
-    const { service, events } = build(async () => {
-      throw new TypeError('boom');
+  it('frees the claim of a failed write, so Retry writes', async () => {
+    let failures = 1;
+    const { service, events, concur, sessions, launched } = build(async () => {
+      if (failures-- > 0) throw new ConcurError('unavailable', 'Concur answered 503', 503);
     });
-    await expect(service.apply(session(), 'PRJ-1001', meta)).rejects.toThrow('boom');
-    expect(events.map((e) => e.type)).toEqual(['update.requested', 'update.failed']);
+    const s = await launched();
+    expect((await pageOf(service.apply(s, 'PRJ-1001', meta))).getStatus()).toBe(502);
+    await expect(sessions.updateState(s)).resolves.toEqual({ state: 'free' });
+    await expect(service.apply(s, 'PRJ-1001', meta)).resolves.toMatchObject({ value: 'PRJ-1001' });
+    expect(events.map((e) => e.type)).toEqual(['update.requested', 'update.failed', 'update.requested', 'update.succeeded']);
+    expect(concur.writeField).toHaveBeenCalledTimes(2);
+    await expect(sessions.updateState(s)).resolves.toMatchObject({ state: 'done', done: { value: 'PRJ-1001' } });
   });
 
-  it('refuses a code that is not in the lookup source, and one over 48 characters, before any audit or call', async () => {
-    const { service, events, concur } = build(async () => undefined);
-    expect((await pageOf(service.apply(session(), 'NOPE', meta))).getStatus()).toBe(400);
-    expect((await pageOf(service.apply(session(), `PRJ-${'x'.repeat(45)}`, meta))).page.message).toMatch(/at most 48/);
-    expect((await pageOf(service.apply(session(), ['PRJ-1'], meta))).getStatus()).toBe(400);
+  it('records update.failed for an unexpected error too, frees the claim, and lets the error through', async () => {
+    const { service, events, sessions, launched } = build(async () => {
+      throw new TypeError('boom');
+    });
+    const s = await launched();
+    await expect(service.apply(s, 'PRJ-1001', meta)).rejects.toThrow('boom');
+    expect(events.map((e) => e.type)).toEqual(['update.requested', 'update.failed']);
+    await expect(sessions.updateState(s)).resolves.toEqual({ state: 'free' });
+  });
+
+  it('frees the claim when update.requested cannot be recorded, without calling Concur', async () => {
+    const { service, concur, sessions, launched } = build(async () => undefined);
+    const audit = (service as unknown as { audit: { record: jest.Mock<(e: AuditEventInput) => Promise<void>> } }).audit;
+    audit.record.mockImplementation(async () => {
+      throw new Error('database is down');
+    });
+    const s = await launched();
+    await expect(service.apply(s, 'PRJ-1001', meta)).rejects.toThrow('database is down');
+    expect(concur.writeField).not.toHaveBeenCalled();
+    await expect(sessions.updateState(s)).resolves.toEqual({ state: 'free' });
+  });
+
+  it('refuses a code that is not in the lookup source, and one over 48 characters, before any audit, call or claim', async () => {
+    const { service, events, concur, sessions, launched } = build(async () => undefined);
+    const s = await launched();
+    expect((await pageOf(service.apply(s, 'NOPE', meta))).getStatus()).toBe(400);
+    expect((await pageOf(service.apply(s, `PRJ-${'x'.repeat(45)}`, meta))).page.message).toMatch(/at most 48/);
+    expect((await pageOf(service.apply(s, ['PRJ-1'], meta))).getStatus()).toBe(400);
     expect(events).toEqual([]);
     expect(concur.writeField).not.toHaveBeenCalled();
+    await expect(sessions.updateState(s)).resolves.toEqual({ state: 'free' });
   });
 
   it('does not write twice: a double submit shares the first outcome, a done session answers done', async () => {
     let release!: () => void;
-    const { service, concur } = build(() => new Promise<void>((resolve) => (release = resolve)));
-    const s = session();
+    const { service, concur, launched } = build(() => new Promise<void>((resolve) => (release = resolve)));
+    const s = await launched();
+    // A copy of the session loaded before the write finished (a double click).
+    const staleCopy = structuredClone(s);
     const first = service.apply(s, 'PRJ-1001', meta);
     await new Promise((r) => setImmediate(r));
     const second = service.apply(s, 'PRJ-1002', meta);
@@ -97,35 +147,107 @@ describe(FieldUpdateService.name, () => {
     await expect(first).resolves.toMatchObject({ value: 'PRJ-1001' });
     await expect(second).resolves.toMatchObject({ value: 'PRJ-1001' });
     await expect(service.apply(s, 'PRJ-1002', meta)).resolves.toMatchObject({ value: 'PRJ-1001' });
-    // A copy of the session loaded before the write finished (a double click) does not write again.
-    const staleCopy = { ...session(), id: s.id };
     await expect(service.apply(staleCopy, 'PRJ-1003', meta)).resolves.toMatchObject({ value: 'PRJ-1001' });
     expect(concur.writeField).toHaveBeenCalledTimes(1);
   });
 
   it('keeps the window done and retries the outcome record when the audit store hiccups', async () => {
-    const { service, events, sessions } = build(async () => undefined);
+    const { service, events, sessions, launched } = build(async () => undefined);
     const audit = (service as unknown as { audit: { record: jest.Mock<(e: AuditEventInput) => Promise<void>> } }).audit;
     let failures = 2;
     audit.record.mockImplementation(async (e: AuditEventInput) => {
       if (e.type === 'update.succeeded' && failures-- > 0) throw new Error('database is locked');
       events.push(e);
     });
-    const s = session();
+    const s = await launched();
     await expect(service.apply(s, 'PRJ-1001', meta)).resolves.toMatchObject({ value: 'PRJ-1001' });
     expect(events.map((e) => e.type)).toEqual(['update.requested', 'update.succeeded']);
     expect((await sessions.current(s))?.done?.value).toBe('PRJ-1001');
   });
 
   it('still shows the Retry page when update.failed cannot be recorded', async () => {
-    const { service } = build(async () => {
+    const { service, launched } = build(async () => {
       throw new ConcurError('unavailable', 'Concur answered 503', 503);
     });
     const audit = (service as unknown as { audit: { record: jest.Mock<(e: AuditEventInput) => Promise<void>> } }).audit;
     audit.record.mockImplementation(async (e: AuditEventInput) => {
       if (e.type === 'update.failed') throw new Error('disk full');
     });
-    expect((await pageOf(service.apply(session(), 'PRJ-1001', meta))).getStatus()).toBe(502);
+    expect((await pageOf(service.apply(await launched(), 'PRJ-1001', meta))).getStatus()).toBe(502);
+  });
+
+  it('keeps the Concur write when the session cannot be marked done, and still writes only once', async () => {
+    const store = new MemorySessionStore();
+    const { service, events, concur, launched } = build(async () => undefined, store, { pollMs: 1, maxWaitMs: 20 });
+    jest.spyOn(store, 'completeUpdate').mockRejectedValue(new Error('Redis is gone'));
+    const s = await launched();
+    const staleCopy = structuredClone(s);
+    await expect(service.apply(s, 'PRJ-1001', meta)).resolves.toMatchObject({ value: 'PRJ-1001' });
+    expect(events.map((e) => e.type)).toEqual(['update.requested', 'update.succeeded']);
+    const page = await pageOf(service.apply(staleCopy, 'PRJ-1002', meta));
+    expect(page.getStatus()).toBe(409);
+    expect(concur.writeField).toHaveBeenCalledTimes(1);
+  });
+
+  describe('a double submit to another replica (one session store, two processes)', () => {
+    it('writes and audits nothing, waits for the first Save and shows its value', async () => {
+      let release!: () => void;
+      const store = new MemorySessionStore();
+      const a = build(() => new Promise<void>((resolve) => (release = resolve)), store, { pollMs: 1 });
+      const b = build(async () => undefined, store, { pollMs: 1 });
+      const s = await a.launched();
+      const first = a.service.apply(s, 'PRJ-1003', meta);
+      await new Promise((r) => setImmediate(r));
+      const second = b.service.apply(structuredClone(s), 'PRJ-1002', meta);
+      await new Promise((r) => setTimeout(r, 10));
+      release();
+      await expect(first).resolves.toEqual({ value: 'PRJ-1003', label: 'Label PRJ-1003' });
+      await expect(second).resolves.toEqual({ value: 'PRJ-1003', label: null });
+      expect(a.events.map((e) => e.type)).toEqual(['update.requested', 'update.succeeded']);
+      expect(b.events).toEqual([]);
+      expect(b.concur.writeField).not.toHaveBeenCalled();
+      expect((await b.metrics.fieldUpdates.get()).values).toEqual([expect.objectContaining({ labels: { outcome: 'conflict' }, value: 1 })]);
+    });
+
+    it('answers 409 with a Retry form of its own pick when the first Save fails', async () => {
+      let fail!: () => void;
+      const store = new MemorySessionStore();
+      const a = build(() => new Promise<void>((_, reject) => (fail = () => reject(new ConcurError('unavailable', 'Concur answered 503', 503)))), store, { pollMs: 1 });
+      const b = build(async () => undefined, store, { pollMs: 1 });
+      const s = await a.launched();
+      const first = a.service.apply(s, 'PRJ-1003', meta);
+      await new Promise((r) => setImmediate(r));
+      const second = b.service.apply(structuredClone(s), 'PRJ-1002', meta);
+      await new Promise((r) => setTimeout(r, 10));
+      fail();
+      expect((await pageOf(first)).getStatus()).toBe(502);
+      const page = await pageOf(second);
+      expect(page.getStatus()).toBe(409);
+      expect(page.page).toMatchObject({ title: 'Your choice was not saved', message: expect.stringContaining('Press Retry') });
+      expect(page.page.view).toMatchObject({ retry: { method: 'POST', fields: [{ name: 'csrf', value: 'csrf' }, { name: 'code', value: 'PRJ-1002' }] } });
+      expect(b.events).toEqual([]);
+      // The Retry claims the freed update and writes.
+      await expect(b.service.apply(structuredClone(s), 'PRJ-1002', meta)).resolves.toMatchObject({ value: 'PRJ-1002' });
+      expect(b.events.map((e) => e.type)).toEqual(['update.requested', 'update.succeeded']);
+    });
+
+    it('gives up with a 409 once a write could have finished, when the claim stays taken', async () => {
+      const { service, events, concur, store, launched } = build(async () => undefined, undefined, { pollMs: 1, maxWaitMs: 30 });
+      const s = await launched();
+      // A replica that claimed and then stopped (crashed) before marking the session done.
+      await expect(store.claimUpdate(s.id, s.expiresAt)).resolves.toBeDefined();
+      const page = await pageOf(service.apply(s, 'PRJ-1002', meta));
+      expect(page.getStatus()).toBe(409);
+      expect(page.page).toMatchObject({ title: 'This window is already saving', message: 'Close this window and check the field in Concur.' });
+      expect(page.page.view).toBeUndefined();
+      expect(events).toEqual([]);
+      expect(concur.writeField).not.toHaveBeenCalled();
+    });
+  });
+
+  it('waits for another replica as long as the configured Concur write can take, plus a margin', () => {
+    const wait = otherUpdateWait({ concur: { timeoutMs: 10_000, maxRetries: 2, maxRetryAfterSeconds: 10 } } as AppConfig);
+    expect(wait).toEqual({ pollMs: 100, maxWaitMs: 3 * 10_000 + 2 * 10_000 + 2_000 });
   });
 
   describe('counts clc_field_updates_total', () => {
@@ -135,8 +257,8 @@ describe(FieldUpdateService.name, () => {
     }
 
     it('succeeded once per write, conflict for a submit after Done and for a refused pick', async () => {
-      const { service, metrics } = build(async () => undefined);
-      const s = session();
+      const { service, metrics, launched } = build(async () => undefined);
+      const s = await launched();
       await service.apply(s, 'PRJ-1001', meta);
       await service.apply(s, 'PRJ-1002', meta);
       await pageOf(service.apply(session(), 'NOPE', meta));
@@ -144,10 +266,10 @@ describe(FieldUpdateService.name, () => {
     });
 
     it('failed when Concur refuses or an unexpected error stops the write', async () => {
-      const { service, metrics } = build(async () => {
+      const { service, metrics, launched } = build(async () => {
         throw new ConcurError('rejected', 'Concur refused', 400);
       });
-      await pageOf(service.apply(session(), 'PRJ-1001', meta));
+      await pageOf(service.apply(await launched(), 'PRJ-1001', meta));
       expect(await outcomes(metrics)).toEqual({ failed: 1 });
     });
   });

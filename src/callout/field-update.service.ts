@@ -5,7 +5,7 @@ import { LaunchSessionService } from '../auth/launch-session.service.js';
 import type { LaunchSession } from '../auth/launch.types.js';
 import { PageException } from '../common/page.exception.js';
 import type { RequestMeta } from '../common/request-meta.js';
-import { type TenantConfig, Tenants } from '../config/index.js';
+import { AppConfig, type TenantConfig, Tenants } from '../config/index.js';
 import { ConcurClient } from '../concur/concur.client.js';
 import { ConcurError, MAX_FIELD_VALUE_LENGTH } from '../concur/concur.types.js';
 import { LookupService } from '../lookup/lookup.service.js';
@@ -13,20 +13,38 @@ import { Metrics } from '../metrics/metrics.service.js';
 import { concurErrorPage } from './concur-error-page.js';
 
 const OUTCOME_ATTEMPTS = 3;
+const WAIT_MARGIN_MS = 2_000;
 
 export interface UpdateResult {
   value: string;
   label: string | null;
 }
 
+export interface OtherUpdateWait {
+  /** Pause between looks at the other replica's update. */
+  pollMs: number;
+  /** Longest wait for it: the longest Concur write the configuration allows, plus a margin. */
+  maxWaitMs: number;
+}
+
+export function otherUpdateWait(config: AppConfig): OtherUpdateWait {
+  const { timeoutMs, maxRetries, maxRetryAfterSeconds } = config.concur;
+  return { pollMs: 100, maxWaitMs: timeoutMs * (maxRetries + 1) + maxRetries * maxRetryAfterSeconds * 1000 + WAIT_MARGIN_MS };
+}
+
 /**
  * Writes the picked value into the Concur field: `update.requested` is durable before Concur is
  * called, and every request ends in exactly one `update.succeeded` or `update.failed`.
+ *
+ * One write per launch session: a double submit to this process shares the running write; one
+ * to another replica loses the session store's atomic claim, writes and audits nothing, and
+ * waits for the claimer's `done`. A failed write releases the claim, so Retry can write.
  */
 @Injectable()
 export class FieldUpdateService {
   private readonly logger = new Logger(FieldUpdateService.name);
   private readonly inFlight = new Map<string, Promise<UpdateResult>>();
+  private readonly wait: OtherUpdateWait;
 
   constructor(
     private readonly tenants: Tenants,
@@ -35,7 +53,10 @@ export class FieldUpdateService {
     private readonly audit: AuditService,
     private readonly sessions: LaunchSessionService,
     private readonly metrics: Metrics,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.wait = otherUpdateWait(config);
+  }
 
   async apply(session: LaunchSession, rawCode: unknown, meta: RequestMeta): Promise<UpdateResult> {
     if (session.done) return this.alreadySaved(session.done.value);
@@ -68,7 +89,7 @@ export class FieldUpdateService {
       this.metrics.fieldUpdates.inc({ outcome: 'conflict' });
       return running;
     }
-    const update = this.writeOnce(tenant, session, picked.code, picked.label, meta);
+    const update = this.claimAndWrite(tenant, session, picked.code, picked.label, meta);
     this.inFlight.set(session.id, update);
     try {
       return await update;
@@ -77,14 +98,69 @@ export class FieldUpdateService {
     }
   }
 
-  private async writeOnce(tenant: TenantConfig, session: LaunchSession, value: string, label: string, meta: RequestMeta): Promise<UpdateResult> {
-    // A submit that loaded its copy of the session before another one finished: check the stored state.
-    const stored = await this.sessions.current(session);
-    if (stored?.done) return this.alreadySaved(stored.done.value);
-    return this.write(tenant, session, value, label, meta);
+  private async claimAndWrite(tenant: TenantConfig, session: LaunchSession, value: string, label: string, meta: RequestMeta): Promise<UpdateResult> {
+    // Taken: another request (here or on another replica) is writing, or has written, this session's value.
+    const token = await this.sessions.claimUpdate(session);
+    if (!token) return this.outcomeOfOther(session, value);
+    try {
+      return await this.write(tenant, session, value, label, meta, token);
+    } catch (error) {
+      // Not written: free the claim for Retry (only ours; it expires with the session anyway).
+      await this.sessions.releaseUpdate(session, token).catch((releaseError: unknown) => {
+        this.logger.error(`update claim of session ${session.id} could not be released [${meta.correlationId}]: ${(releaseError as Error).message}`);
+      });
+      throw error;
+    }
   }
 
-  private async write(tenant: TenantConfig, session: LaunchSession, value: string, label: string, meta: RequestMeta): Promise<UpdateResult> {
+  /**
+   * A submit that lost the claim: the same Done as the claimer once its value is saved. No
+   * promise to wait on across replicas, so it polls the claim, as long as a write can take.
+   */
+  private async outcomeOfOther(session: LaunchSession, value: string): Promise<UpdateResult> {
+    this.metrics.fieldUpdates.inc({ outcome: 'conflict' });
+    const deadline = Date.now() + this.wait.maxWaitMs;
+    for (;;) {
+      const current = await this.sessions.updateState(session);
+      if (current.state === 'done') return { value: current.done.value, label: null };
+      if (current.state === 'free') {
+        throw new PageException(409, {
+          title: 'Your choice was not saved',
+          message: 'This window sent Save twice and the first one did not finish. Press Retry to save again.',
+          view: { retry: this.retryOf(session, value) },
+          detail: 'double submit: the other update of this launch failed',
+        });
+      }
+      if (Date.now() >= deadline) {
+        throw new PageException(409, {
+          title: 'This window is already saving',
+          message: 'Close this window and check the field in Concur.',
+          detail: 'double submit: the other update of this launch did not finish in time',
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.wait.pollMs));
+    }
+  }
+
+  private retryOf(session: LaunchSession, value: string) {
+    return {
+      method: 'POST' as const,
+      action: `/launch/s/${session.id}/select`,
+      fields: [
+        { name: 'csrf', value: session.csrfToken },
+        { name: 'code', value },
+      ],
+    };
+  }
+
+  private async write(
+    tenant: TenantConfig,
+    session: LaunchSession,
+    value: string,
+    label: string,
+    meta: RequestMeta,
+    token: string,
+  ): Promise<UpdateResult> {
     const base = {
       tenantId: session.tenantId,
       companyDomain: session.companyDomain,
@@ -106,22 +182,17 @@ export class FieldUpdateService {
       await this.recordOutcome({ ...base, type: 'update.failed', outcome: 'failure', reason });
       if (!(error instanceof ConcurError)) throw error;
       this.logger.warn(`update failed [${meta.correlationId}] ${reason}`);
-      throw concurErrorPage(error, 'saving your choice', {
-        method: 'POST',
-        action: `/launch/s/${session.id}/select`,
-        fields: [
-          { name: 'csrf', value: session.csrfToken },
-          { name: 'code', value },
-        ],
-      });
+      throw concurErrorPage(error, 'saving your choice', this.retryOf(session, value));
     }
     this.metrics.fieldUpdates.inc({ outcome: 'succeeded' });
-    // Concur has the value: the window is done whatever happens to the audit write below.
+    // Concur has the value: the window is done whatever happens to the audit write below. If
+    // marking it fails, the claim stays taken: no second write, a later submit gets the 409 page.
     session.done = { value, at: Date.now() };
-    if (session.itemView) session.itemView.fieldValue = value;
-    await this.sessions.save(session).catch((error: unknown) => {
+    try {
+      if (!(await this.sessions.completeUpdate(session, token, session.done))) throw new Error('its update claim was gone');
+    } catch (error) {
       this.logger.error(`session ${session.id} could not be marked done [${meta.correlationId}]: ${(error as Error).message}`);
-    });
+    }
     await this.recordOutcome({ ...base, type: 'update.succeeded', outcome: 'success' });
     return { value, label };
   }

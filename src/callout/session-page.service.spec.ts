@@ -1,6 +1,8 @@
-import type { LaunchSessionService } from '../auth/launch-session.service.js';
+import { jest } from '@jest/globals';
+import { LaunchSessionService } from '../auth/launch-session.service.js';
 import type { LaunchSession } from '../auth/launch.types.js';
-import { loadConfig, Tenants } from '../config/index.js';
+import { MemorySessionStore } from '../auth/session.store.js';
+import { type AppConfig, loadConfig, Tenants } from '../config/index.js';
 import type { ConcurClient } from '../concur/concur.client.js';
 import type { LookupService } from '../lookup/lookup.service.js';
 import { formatAmount, formatDate, SessionPageService } from './session-page.service.js';
@@ -29,22 +31,21 @@ describe('session page formatting', () => {
 describe(SessionPageService.name, () => {
   const session = (): LaunchSession => testSession({ languageCode: 'de' });
 
-  function build(stored: Map<string, LaunchSession>, onRead: () => void = () => undefined) {
+  function build(store: MemorySessionStore, onRead: () => Promise<void> | void = () => undefined) {
     const view = { level: 'ENTRY' as const, title: 'Hotel', amount: 240, currency: 'EUR', date: '2026-11-02', fieldValue: 'PRJ-1002' };
-    const concur = { readItem: async () => (onRead(), view) } as unknown as ConcurClient;
+    const concur = { readItem: async () => (await onRead(), view) } as unknown as ConcurClient;
     const lookup = {
       search: async () => ({ items: [{ code: 'PRJ-1002', label: 'B' }, { code: 'PRJ-1003', label: 'C' }], total: 45, offset: 0, limit: 20, query: '' }),
     } as unknown as LookupService;
-    const sessions = {
-      save: async (s: LaunchSession) => void stored.set(s.id, structuredClone(s)),
-      current: async (s: LaunchSession) => stored.get(s.id),
-    } as unknown as LaunchSessionService;
+    const sessions = new LaunchSessionService(store, loadConfig({}).config as AppConfig);
     return new SessionPageService(new Tenants(loadConfig({}).config), concur, lookup, sessions);
   }
 
   it('shows the item in the launch language, marks the current value and pages the results', async () => {
-    const stored = new Map<string, LaunchSession>();
-    const model = await build(stored).build(session(), { q: 'prj', page: '2' }, 'corr');
+    const store = new MemorySessionStore();
+    const s = session();
+    await store.set(s);
+    const model = await build(store).build(s, { q: 'prj', page: '2' }, 'corr');
     expect(model.item).toMatchObject({ levelLabel: 'Expense', title: 'Hotel', date: '02.11.2026', fieldValue: 'PRJ-1002' });
     expect(model.item.amount).toMatch(/240,00\s€/);
     expect(model.results).toEqual([
@@ -52,15 +53,38 @@ describe(SessionPageService.name, () => {
       { code: 'PRJ-1003', label: 'C', current: false },
     ]);
     expect(model).toMatchObject({ page: 2, pages: 3, prevUrl: `/launch/s/${'S'.repeat(22)}?q=prj&page=1`, nextUrl: `/launch/s/${'S'.repeat(22)}?q=prj&page=3` });
-    expect(stored.get('S'.repeat(22))?.itemView?.fieldValue).toBe('PRJ-1002');
+    expect((await store.get('S'.repeat(22)))?.itemView?.fieldValue).toBe('PRJ-1002');
   });
 
-  it('does not undo a Save that finished while Concur was being read', async () => {
-    const stored = new Map<string, LaunchSession>();
+  it('does not undo a Save that finished while Concur was being read, and learns of it', async () => {
+    const store = new MemorySessionStore();
     const s = session();
-    const service = build(stored, () => stored.set(s.id, { ...structuredClone(s), done: { value: 'PRJ-1003', at: 1 } }));
+    await store.set(s);
+    // Another request (or replica) claims and completes the update while this page reads the item.
+    const service = build(store, async () => {
+      const token = (await store.claimUpdate(s.id, s.expiresAt))!;
+      await store.completeUpdate(s.id, token, { value: 'PRJ-1003', at: 1 });
+    });
     await service.build(s, {}, 'corr');
-    expect(stored.get(s.id)?.done?.value).toBe('PRJ-1003');
+    const stored = await store.get(s.id);
+    expect(stored?.done?.value).toBe('PRJ-1003');
+    expect(stored?.itemView?.title).toBe('Hotel');
+    expect(s.done?.value).toBe('PRJ-1003');
+  });
+
+  it('a Save completed just before the page-view save is not undone by it', async () => {
+    const store = new MemorySessionStore();
+    const s = session();
+    await store.set(s);
+    const service = build(store);
+    const set = store.set.bind(store);
+    jest.spyOn(store, 'set').mockImplementation(async (copy: LaunchSession) => {
+      const token = (await store.claimUpdate(s.id, s.expiresAt))!;
+      await store.completeUpdate(s.id, token, { value: 'PRJ-1003', at: 1 });
+      await set(copy);
+    });
+    await service.build(s, {}, 'corr');
+    expect((await store.get(s.id))?.done?.value).toBe('PRJ-1003');
     expect(s.done?.value).toBe('PRJ-1003');
   });
 });

@@ -69,10 +69,11 @@ export class SessionPageService {
     try {
       const view = await this.concur.readItem(tenant, session.item, session.field, correlationId);
       session.itemView = { ...view, readAt: Date.now() };
-      // A Save may have finished while Concur answered: keep its `done`, add only the fresh read.
+      // The store keeps a Save's `done` apart from the session, so this save cannot erase it;
+      // reading back tells the page about a Save that finished while Concur answered.
+      await this.sessions.save(session);
       const current = await this.sessions.current(session);
       if (current?.done) session.done = current.done;
-      else await this.sessions.save(current ? { ...current, itemView: session.itemView } : session);
       return view;
     } catch (error) {
       if (!(error instanceof ConcurError)) throw error;

@@ -62,6 +62,48 @@ describeWith(['postgres', 'redis'], 'two replicas on one PostgreSQL and one Redi
     expect((await a.audit.eventsOfLaunch(launchId)).map((e) => e.type)).toEqual(types);
   });
 
+  it('a double submit sent to both replicas at once writes to Concur once, and both answers show the saved value', async () => {
+    const savedValue = (html: string) => /data-testid="saved-value">([^<]+)</.exec(html)?.[1];
+    for (let round = 0; round < 5; round++) {
+      const entryId = ids.entryIds[round % ids.entryIds.length];
+      const redirect = await a.http.get(signedUrl(a, 1, v1Params(a, entryId))).expect(303);
+      const location = redirect.headers.location as string;
+      const cookie = (redirect.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
+      const page = await request(a.origin).get(location).set('Cookie', cookie).expect(200);
+      const csrf = csrfOf(page.text);
+      // One browser window, two clicks, no sticky sessions: each replica gets one Save.
+      const picks = round % 2 ? ['PRJ-1002', 'PRJ-1003'] : ['PRJ-1003', 'PRJ-1002'];
+      const answers = await Promise.all(
+        [a, b].map((h, i) => request(h.origin).post(`${location}/select`).set('Cookie', cookie).type('form').send({ csrf, code: picks[i] })),
+      );
+
+      const launchId = location.split('/').pop()!;
+      const events = await a.audit.eventsOfLaunch(launchId);
+      expect(events.map((e) => e.type)).toEqual(['launch.accepted', 'update.requested', 'update.succeeded']);
+      const winner = events[2].newValue!;
+      expect(picks).toContain(winner);
+      expect(events[1].newValue).toBe(winner);
+      expect(answers.map((r) => r.status)).toEqual([200, 200]);
+      expect(answers.map((r) => savedValue(r.text))).toEqual([winner, winner]);
+
+      const state = (await a.http.get('/sandbox/api/state').expect(200)).body as {
+        entries: Array<{ ID: string; Custom1: { Value: string } }>;
+        requests: Array<{ method: string; correlationId?: string }>;
+      };
+      expect(state.entries.find((e) => e.ID === entryId)?.Custom1.Value).toBe(winner);
+      // One write reached Concur, under the winner's correlation ID; none under the loser's.
+      const writesOf = (correlationId: unknown) => state.requests.filter((r) => r.method !== 'GET' && r.correlationId === correlationId);
+      const loser = answers[picks.findIndex((p) => p !== winner)];
+      expect(writesOf(events[1].correlationId)).toHaveLength(1);
+      expect(loser.headers['x-request-id']).not.toBe(events[1].correlationId);
+      expect(writesOf(loser.headers['x-request-id'])).toHaveLength(0);
+
+      // A reload on either replica shows Done.
+      const reload = await request(b.origin).get(location).set('Cookie', cookie).expect(200);
+      expect(savedValue(reload.text)).toBe(winner);
+    }
+  });
+
   it('the same signed launch sent concurrently to both replicas is accepted exactly once', async () => {
     const replaysBefore = await replayRejections();
     for (const version of [1, 4] as const) {
