@@ -132,14 +132,35 @@ describe('failed Test Connection logins, per tenant', () => {
 
     await h.http.get(TEST_CONNECTION).set('Authorization', basic('SecondConnector', 'second-connector-password')).expect(200);
     await h.http.get(TEST_CONNECTION).set('Authorization', basic('SecondConnector', 'wrong')).expect(401);
-    // An unknown username counts against no tenant.
-    for (let i = 0; i < 4; i++) await h.http.get(TEST_CONNECTION).set('Authorization', basic('Nobody', 'x')).expect(401);
+  });
+
+  it('answers an unknown username like a known one: 401, then 429 after as many failures, the same body', async () => {
+    const known = h.config.tenants[1].connector.username;
+    const unknown = 'NobodyConnector';
+    const call = (user: string, pass: string) => h.http.get(TEST_CONNECTION).set('Authorization', basic(user, pass));
+    // The second tenant has one failure from the test above; the unknown name starts at one too.
+    const first = await call(unknown, 'guess-0').expect(401);
+    expect(first.headers['www-authenticate']).toBeDefined();
+    for (let i = 1; i < 3; i++) {
+      const [k, u] = [await call(known, `guess-${i}`), await call(unknown, `guess-${i}`)];
+      expect([k.status, u.status]).toEqual([401, 401]);
+      expect(u.body.message).toBe(k.body.message);
+      expect(u.headers['www-authenticate']).toBe(k.headers['www-authenticate']);
+    }
+    const [k, u] = [await call(known, 'guess-3'), await call(unknown.toUpperCase(), 'guess-3')];
+    expect([k.status, u.status]).toEqual([429, 429]);
+    expect(u.body.message).toBe(k.body.message);
+    expect(u.body.message).toMatch(/^Too many failed Test Connection logins for this connector user; wait \d+ seconds? and try again\.$/);
+    expect(retryAfterOf(u)).toBe(retryAfterOf(k));
+    expect(u.headers['www-authenticate']).toBeUndefined();
+    // Each unknown username has its own count, like each tenant.
+    await call('OtherNobody', 'x').expect(401);
   });
 
   it('counts the refusals in the metrics', async () => {
     const text = await metricsText(h);
-    expect(text).toMatch(/^clc_rate_limited_total\{limit="failed_test_connection"\} 2$/m);
-    expect(text).toMatch(/^clc_test_connections_total\{outcome="rate_limited"\} 2$/m);
+    expect(text).toMatch(/^clc_rate_limited_total\{limit="failed_test_connection"\} 4$/m);
+    expect(text).toMatch(/^clc_test_connections_total\{outcome="rate_limited"\} 4$/m);
   });
 });
 

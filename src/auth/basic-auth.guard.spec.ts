@@ -4,9 +4,12 @@ import { Controller, Get, HttpException, UnauthorizedException } from '@nestjs/c
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { type AppConfig, type TenantConfig, Tenants, validateConfig } from '../config/index.js';
+import { PageException } from '../common/page.exception.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import { MemoryRateLimitStorage } from '../throttle/rate-limit.storage.js';
+import { RateLimitKeys } from '../throttle/rate-limit-keys.js';
+import { MemoryRateLimitStorage, RateLimitStorage } from '../throttle/rate-limit.storage.js';
 import { RateLimiter } from '../throttle/rate-limiter.service.js';
+import { sharedStoreUnavailable } from './redis-keys.js';
 import { BASIC_CHALLENGE, ConnectorBasicAuthGuard, type ConnectorRequest, ConnectorTenant } from './basic-auth.guard.js';
 
 const LOOKUP = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'signature-vectors.json');
@@ -36,6 +39,25 @@ const { config } = validateConfig(
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
 
+/** Memory storage that records each call (key and operation), and can fail like Redis down. */
+class RecordingStorage extends RateLimitStorage {
+  readonly calls: string[] = [];
+  failing: 'increment' | 'decrement' | undefined;
+  constructor(private readonly inner: MemoryRateLimitStorage) {
+    super();
+  }
+  async increment(key: string, ttl: number, limit: number, blockDuration: number, name: string) {
+    this.calls.push(`increment ${key}`);
+    if (this.failing === 'increment') throw sharedStoreUnavailable('rate limit count', new Error('Connection is closed.'));
+    return this.inner.increment(key, ttl, limit, blockDuration, name);
+  }
+  async decrement(key: string, name: string) {
+    this.calls.push(`decrement ${key}`);
+    if (this.failing === 'decrement') throw sharedStoreUnavailable('rate limit take-back', new Error('Connection is closed.'));
+    return this.inner.decrement(key, name);
+  }
+}
+
 class FakeResponse {
   readonly headers: Record<string, string> = {};
   setHeader(name: string, value: string): void {
@@ -49,14 +71,17 @@ const limitsOf = (enabled: boolean, limit: number) =>
 describe(ConnectorBasicAuthGuard.name, () => {
   let guard: ConnectorBasicAuthGuard;
   let metrics: Metrics;
+  let storage: RecordingStorage;
   let now: number;
 
   const build = (enabled = true, limit = 1000) => {
     now = 1_000_000;
     metrics = new Metrics();
+    storage = new RecordingStorage(new MemoryRateLimitStorage(() => now));
     guard = new ConnectorBasicAuthGuard(
       new Tenants(config),
-      new RateLimiter(new MemoryRateLimitStorage(() => now), limitsOf(enabled, limit)),
+      new RateLimiter(storage, limitsOf(enabled, limit)),
+      RateLimitKeys.random(),
       metrics,
     );
   };
@@ -196,8 +221,59 @@ describe(ConnectorBasicAuthGuard.name, () => {
     });
 
     it('does not count unknown usernames against any tenant', async () => {
-      for (let i = 0; i < 10; i++) await expectRefused(basic('Nobody', 'acme-Password-1'));
+      for (let i = 0; i < 10; i++) await attempt(basic('Nobody', 'acme-Password-1'));
       expect((await attempt(acmeRight)).ok).toBe(true);
+    });
+
+    it('counts an unknown username like a tenant: 401 then 429 after the same number of attempts, the same answer', async () => {
+      const unknownWrong = basic('Nobody', 'guess');
+      for (let i = 0; i < 3; i++) {
+        await expectRefused(acmeWrong);
+        await expectRefused(unknownWrong);
+      }
+      now += 100_000;
+      const known = await attempt(acmeWrong);
+      const unknown = await attempt(unknownWrong);
+      await expectLimited(unknownWrong, 800);
+      expect((unknown.error as HttpException).getResponse()).toBe((known.error as HttpException).getResponse());
+      expect(unknown.res.headers).toEqual(known.res.headers);
+      // Any case of the username is one counter, as for a tenant.
+      await expectLimited(basic('NOBODY', 'other'), 800);
+      now += 800_000;
+      await expectRefused(unknownWrong);
+    });
+
+    it('gives each unknown username its own counter, kept under a keyed hash', async () => {
+      for (let i = 0; i < 3; i++) await expectRefused(basic('Nobody', 'guess'));
+      await expectLimited(basic('Nobody', 'guess'), 900);
+      await expectRefused(basic('Somebody', 'guess'));
+      const subjects = new Set(storage.calls.map((call) => call.split(' ')[1]));
+      expect(subjects.size).toBe(2);
+      for (const subject of subjects) {
+        expect(subject).toMatch(/^username:[0-9a-f]{64}$/);
+        expect(subject.toLowerCase()).not.toContain('nobody');
+      }
+      // Another process (another key) hashes the same username differently.
+      const other = new ConnectorBasicAuthGuard(new Tenants(config), new RateLimiter(storage, limitsOf(true, 3)), RateLimitKeys.random(), metrics);
+      await other.canActivate(new ExecutionContextHost([{ headers: { authorization: basic('Nobody', 'guess') } }, new FakeResponse()])).catch(() => undefined);
+      expect(new Set(storage.calls.map((call) => call.split(' ')[1])).size).toBe(3);
+    });
+
+    it('makes as many storage calls for an unknown username as for a wrong password of a tenant', async () => {
+      await attempt(acmeWrong);
+      const known = storage.calls.splice(0);
+      await attempt(basic('Nobody', 'guess'));
+      const unknown = storage.calls.splice(0);
+      expect(known).toEqual(['increment acme']);
+      expect(unknown.map((call) => call.split(' ')[0])).toEqual(['increment']);
+      await attempt(acmeRight);
+      expect(storage.calls).toEqual(['increment acme', 'decrement acme']);
+    });
+
+    it('counts nothing without credentials to count', async () => {
+      await attempt(undefined);
+      await attempt('Basic !!!!');
+      expect(storage.calls).toEqual([]);
     });
 
     it('lets no more than the limit of concurrent guesses be judged', async () => {
@@ -210,7 +286,43 @@ describe(ConnectorBasicAuthGuard.name, () => {
     it('counts nothing when rate limits are disabled', async () => {
       build(false, 3);
       for (let i = 0; i < 10; i++) await expectRefused(acmeWrong);
+      for (let i = 0; i < 10; i++) await expectRefused(basic('Nobody', 'guess'));
       expect((await attempt(acmeRight)).ok).toBe(true);
+      expect(storage.calls).toEqual([]);
+    });
+  });
+
+  describe('when the rate-limit store fails', () => {
+    const acmeWrong = basic('AcmeConnector', 'wrong');
+
+    async function expectUnavailable(authorization: string): Promise<void> {
+      const { error, req, res } = await attempt(authorization);
+      expect(error).toBeInstanceOf(PageException);
+      expect((error as PageException).getStatus()).toBe(503);
+      expect((error as PageException).page.message).toMatch(/^The connector could not reach its shared store; wait 5 seconds and try again\./);
+      expect((error as PageException).page.detail).toBe(
+        `Redis ${storage.failing === 'increment' ? 'rate limit count' : 'rate limit take-back'} failed: Connection is closed.`,
+      );
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.headers['www-authenticate']).toBeUndefined();
+      expect(req.tenant).toBeUndefined();
+    }
+
+    it('refuses with 503 and Retry-After, right password or not, known username or not', async () => {
+      storage.failing = 'increment';
+      await expectUnavailable(basic('AcmeConnector', 'acme-Password-1'));
+      await expectUnavailable(acmeWrong);
+      await expectUnavailable(basic('Nobody', 'guess'));
+    });
+
+    it('refuses with 503 when the take-back of a right password fails', async () => {
+      storage.failing = 'decrement';
+      await expectUnavailable(basic('AcmeConnector', 'acme-Password-1'));
+    });
+
+    it('still answers 401 without credentials (nothing to count)', async () => {
+      storage.failing = 'increment';
+      await expectRefused(undefined);
     });
   });
 });

@@ -9,7 +9,8 @@ import {
 import type { Request, Response } from 'express';
 import { type TenantConfig, Tenants } from '../config/index.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import { tooManyTestConnections } from '../throttle/rate-limit.errors.js';
+import { RateLimitKeys } from '../throttle/rate-limit-keys.js';
+import { limiterFailure, tooManyTestConnections } from '../throttle/rate-limit.errors.js';
 import { RateLimiter } from '../throttle/rate-limiter.service.js';
 
 /** A request that passed ConnectorBasicAuthGuard. */
@@ -28,12 +29,18 @@ export const BASIC_CHALLENGE = 'Basic realm="concur-launch-connector", charset="
  * failed-login limit before the password is judged, and is taken back when it was right; so
  * concurrent guesses cannot get past the limit, and once it is reached even the right
  * password gets 429 until the window ends. A success does not reset the count.
+ *
+ * An unknown username counts the same way, under a keyed hash of the username (any case),
+ * with the same number of storage calls as a tenant's wrong password: 401 and 429 come after
+ * the same number of attempts, so they do not tell which usernames exist. A storage failure
+ * is a 503, never a judged attempt that was not counted.
  */
 @Injectable()
 export class ConnectorBasicAuthGuard implements CanActivate {
   constructor(
     private readonly tenants: Tenants,
     private readonly limiter: RateLimiter,
+    private readonly keys: RateLimitKeys,
     private readonly metrics: Metrics,
   ) {}
 
@@ -43,16 +50,22 @@ export class ConnectorBasicAuthGuard implements CanActivate {
     const res = http.getResponse<Response>();
     const credentials = parseBasic(req.headers.authorization);
     const { tenant, named } = credentials ? this.match(credentials.username, credentials.password) : {};
-    const subject = tenant ?? named;
-    if (subject) {
-      const verdict = await this.limiter.hit('failed_test_connection', subject.id);
-      if (!verdict.allowed) {
-        res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
-        this.metrics.rateLimited.inc({ limit: 'failed_test_connection' });
-        this.metrics.testConnections.inc({ outcome: 'rate_limited' });
-        throw tooManyTestConnections(verdict.retryAfterSeconds, 'failed_logins');
+    if (credentials) {
+      const unknown = `username:${this.keys.digest('username', credentials.username.toLowerCase())}`;
+      // Tenant IDs have no ':', so they never meet an unknown username's subject.
+      const subject = (tenant ?? named)?.id ?? unknown;
+      try {
+        const verdict = await this.limiter.hit('failed_test_connection', subject);
+        if (!verdict.allowed) {
+          res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
+          this.metrics.rateLimited.inc({ limit: 'failed_test_connection' });
+          this.metrics.testConnections.inc({ outcome: 'rate_limited' });
+          throw tooManyTestConnections(verdict.retryAfterSeconds, 'failed_logins');
+        }
+        if (tenant) await this.limiter.takeBack('failed_test_connection', subject);
+      } catch (error) {
+        throw limiterFailure(error, res, 'test_connection');
       }
-      if (tenant) await this.limiter.takeBack('failed_test_connection', subject.id);
     }
     if (!tenant) {
       this.metrics.testConnections.inc({ outcome: 'unauthorized' });

@@ -4,13 +4,14 @@ import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { ConnectorBasicAuthGuard } from '../auth/basic-auth.guard.js';
+import { sharedStoreUnavailable } from '../auth/redis-keys.js';
 import { SignatureGuard } from '../auth/signature.guard.js';
 import { LaunchController } from '../callout/launch.controller.js';
 import { TestConnectionController } from '../callout/test-connection.controller.js';
 import { PageException } from '../common/page.exception.js';
 import type { AppConfig } from '../config/index.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import { MemoryRateLimitStorage } from './rate-limit.storage.js';
+import { MemoryRateLimitStorage, RateLimitStorage } from './rate-limit.storage.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import { RateLimiter } from './rate-limiter.service.js';
 
@@ -40,10 +41,10 @@ describe(RateLimitGuard.name, () => {
   let metrics: Metrics;
   let guard: RateLimitGuard;
 
-  const build = (enabled: boolean) => {
+  const build = (enabled: boolean, storage: RateLimitStorage = new MemoryRateLimitStorage(() => now)) => {
     now = 5_000_000;
     metrics = new Metrics();
-    const limiter = new RateLimiter(new MemoryRateLimitStorage(() => now), configOf(enabled));
+    const limiter = new RateLimiter(storage, configOf(enabled));
     guard = new RateLimitGuard(limiter, metrics, new Reflector());
   };
 
@@ -98,6 +99,53 @@ describe(RateLimitGuard.name, () => {
     build(false);
     for (let i = 0; i < 10; i++) await expect(testConnection().result).resolves.toBe(true);
     expect(await counterValues(metrics.rateLimited)).toEqual([]);
+  });
+
+  describe('when the store fails (Redis down)', () => {
+    class DownStorage extends RateLimitStorage {
+      async increment(): Promise<never> {
+        throw sharedStoreUnavailable('rate limit count', new Error('Connection is closed.'));
+      }
+      async decrement(): Promise<void> {}
+    }
+    beforeEach(() => build(true, new DownStorage()));
+
+    it('refuses a launch with the 503 "briefly unavailable" page and Retry-After, not a 500', async () => {
+      const { res, result } = v4();
+      const error = (await result.catch((e: unknown) => e)) as PageException;
+      expect(error).toBeInstanceOf(PageException);
+      expect(error.getStatus()).toBe(503);
+      expect(error.page.title).toBe('The connector is briefly unavailable');
+      expect(error.page.message).toMatch(/^The connector could not reach its shared store\. Wait a moment/);
+      expect(error.page.detail).toBe('Redis rate limit count failed: Connection is closed.');
+      expect(res.headers['retry-after']).toBe('5');
+      expect(await counterValues(metrics.rateLimited)).toEqual([]);
+    });
+
+    it('refuses Test Connection with a 503 whose message fits its JSON body, and Retry-After', async () => {
+      const { res, result } = testConnection();
+      const error = (await result.catch((e: unknown) => e)) as PageException;
+      expect(error).toBeInstanceOf(PageException);
+      expect(error.getStatus()).toBe(503);
+      expect(error.page.message).toBe(
+        'The connector could not reach its shared store; wait 5 seconds and try again. If it keeps happening, give the correlationId to your IT support.',
+      );
+      expect(error.page.detail).toBe('Redis rate limit count failed: Connection is closed.');
+      expect(res.headers['retry-after']).toBe('5');
+    });
+
+    it('passes other errors on unchanged, without Retry-After', async () => {
+      const bug = new TypeError('bug');
+      build(true, Object.assign(new DownStorage(), { increment: async () => Promise.reject(bug) }));
+      const { res, result } = v1();
+      await expect(result).rejects.toBe(bug);
+      expect(res.headers['retry-after']).toBeUndefined();
+    });
+
+    it('with rate limits disabled, does not ask the store', async () => {
+      build(false, new DownStorage());
+      await expect(v1().result).resolves.toBe(true);
+    });
   });
 
   it('refuses to run on a route without @RateLimit', async () => {

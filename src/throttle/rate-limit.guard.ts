@@ -5,7 +5,7 @@ import { LAUNCH_VERSION } from '../auth/launch.decorator.js';
 import { tooManyLaunchesPage } from '../common/page.exception.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { clientIpOf } from './client-ip.js';
-import { tooManyTestConnections } from './rate-limit.errors.js';
+import { limiterFailure, tooManyTestConnections } from './rate-limit.errors.js';
 import { RateLimiter } from './rate-limiter.service.js';
 
 /** Metadata key of the per-client-IP limit a route counts against (set by @RateLimit). */
@@ -16,7 +16,8 @@ export type IpLimitName = 'launch' | 'test_connection';
 /**
  * Refuses a request with 429 and Retry-After once its client IP is over the route's limit:
  * the launch popup gets the error page, Test Connection JSON. Runs before the other guards of
- * the route, so a refused launch never claims its nonce.
+ * the route, so a refused launch never claims its nonce. When the count cannot be kept
+ * (Redis down) the request is refused with 503 and Retry-After, not let through.
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
@@ -32,10 +33,13 @@ export class RateLimitGuard implements CanActivate {
     if (!this.limiter.enabled) return true;
     const http = context.switchToHttp();
     const ip = clientIpOf(http.getRequest<Request>());
-    const verdict = await this.limiter.hit(name, ip);
+    const res = http.getResponse<Response>();
+    const verdict = await this.limiter.hit(name, ip).catch((error: unknown) => {
+      throw limiterFailure(error, res, name);
+    });
     if (verdict.allowed) return true;
 
-    http.getResponse<Response>().setHeader('Retry-After', String(verdict.retryAfterSeconds));
+    res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
     this.metrics.rateLimited.inc({ limit: name });
     if (name === 'test_connection') {
       this.metrics.testConnections.inc({ outcome: 'rate_limited' });

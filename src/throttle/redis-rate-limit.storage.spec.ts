@@ -1,6 +1,13 @@
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
+import { PageException } from '../common/page.exception.js';
+import type { AppConfig } from '../config/index.js';
 import type { RedisClient } from '../redis/redis.module.js';
+import { RateLimitKeys } from './rate-limit-keys.js';
 import { RedisRateLimitStorage } from './redis-rate-limit.storage.js';
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+const keys = RateLimitKeys.fromConfig({ security: { encryptionKey: KEY } } as AppConfig);
 
 /** Records the script calls; answers NOSCRIPT to EVALSHA until EVAL has loaded the script. */
 class FakeRedis {
@@ -21,7 +28,7 @@ class FakeRedis {
   }
 }
 
-const storageOn = (redis: FakeRedis) => new RedisRateLimitStorage(redis as unknown as RedisClient, 'clc:');
+const storageOn = (redis: unknown) => new RedisRateLimitStorage(redis as RedisClient, 'clc:', keys);
 
 describe(RedisRateLimitStorage.name, () => {
   it('prefixes keys and hashes the key material, in one hash slot for hits and block', async () => {
@@ -33,6 +40,18 @@ describe(RedisRateLimitStorage.name, () => {
     expect(blockKey).toBe(`${hitsKey}:block`);
     expect(hitsKey).not.toContain('203.0.113.7');
     expect(argv).toEqual([60000, 5, 60000]);
+  });
+
+  it('names keys by an HMAC keyed from security.encryptionKey, not by a plain hash of the IP', () => {
+    const derived = createHmac('sha256', Buffer.from(KEY, 'base64')).update('rate-limit-keys').digest();
+    const hmac = createHmac('sha256', derived).update('launch\n203.0.113.7').digest('hex').slice(0, 32);
+    const plain = createHash('sha256').update('launch\n203.0.113.7').digest('hex').slice(0, 32);
+    const key = storageOn(null).keyOf('203.0.113.7', 'launch');
+    expect(key).toBe(`clc:rl:launch:{${hmac}}`);
+    expect(key).not.toContain(plain);
+    // Same key on every replica with the same encryption key; another key, other names.
+    const other = RateLimitKeys.fromConfig({ security: { encryptionKey: Buffer.alloc(32, 8).toString('base64') } } as AppConfig);
+    expect(new RedisRateLimitStorage(null as never, 'clc:', other).keyOf('203.0.113.7', 'launch')).not.toBe(key);
   });
 
   it('gives different keys to different subjects and limits', () => {
@@ -69,8 +88,29 @@ describe(RedisRateLimitStorage.name, () => {
     });
   });
 
-  it('passes other Redis errors on', async () => {
-    const redis = { evalsha: async () => Promise.reject(new Error('Connection is closed.')) } as unknown as RedisClient;
-    await expect(new RedisRateLimitStorage(redis, 'clc:').decrement('k', 'launch')).rejects.toThrow('Connection is closed.');
+  it('turns a Redis failure into the 503 of an unavailable shared store, the Redis error for the log only', async () => {
+    const redis = { evalsha: async () => Promise.reject(new Error('Connection is closed.')) };
+    for (const [work, operation] of [
+      [() => storageOn(redis).increment('k', 60_000, 5, 60_000, 'launch'), 'rate limit count'],
+      [() => storageOn(redis).decrement('k', 'launch'), 'rate limit take-back'],
+    ] as const) {
+      const error = (await (work as () => Promise<unknown>)().catch((e: unknown) => e)) as PageException;
+      expect(error).toBeInstanceOf(PageException);
+      expect(error.getStatus()).toBe(503);
+      expect(error.page.title).toBe('The connector is briefly unavailable');
+      expect(error.page.message).not.toContain('Connection is closed');
+      expect(error.page.detail).toBe(`Redis ${operation} failed: Connection is closed.`);
+    }
+  });
+
+  it('also when loading the script fails', async () => {
+    const redis = {
+      evalsha: async () => Promise.reject(new Error('NOSCRIPT No matching script.')),
+      eval: async () => Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false")),
+    };
+    const error = (await storageOn(redis).increment('k', 60_000, 5, 60_000, 'launch').catch((e: unknown) => e)) as PageException;
+    expect(error).toBeInstanceOf(PageException);
+    expect(error.getStatus()).toBe(503);
+    expect(error.page.detail).toMatch(/^Redis rate limit count failed: Stream isn't writeable/);
   });
 });

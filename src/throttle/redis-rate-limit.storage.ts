@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { sharedStoreUnavailable } from '../auth/redis-keys.js';
 import type { RedisClient } from '../redis/redis.module.js';
+import type { RateLimitKeys } from './rate-limit-keys.js';
 import { RateLimitStorage, recordOf, type ThrottlerStorageRecord } from './rate-limit.storage.js';
 
 /** KEYS: hits, block. ARGV: ttl ms, limit, blockDuration ms. Returns hits, window ms left, block ms left. */
@@ -26,17 +28,22 @@ return 0
 `;
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
-const SCRIPTS = { increment: { lua: INCREMENT, sha: sha1(INCREMENT) }, decrement: { lua: DECREMENT, sha: sha1(DECREMENT) } };
+const SCRIPTS = {
+  increment: { name: 'rate limit count', lua: INCREMENT, sha: sha1(INCREMENT) },
+  decrement: { name: 'rate limit take-back', lua: DECREMENT, sha: sha1(DECREMENT) },
+};
 
 /**
  * Shared counts for all replicas. Each increment is one Lua script, so concurrent hits on
- * several replicas are counted exactly. Keys carry the configured prefix and a hash of the
+ * several replicas are counted exactly. Keys carry the configured prefix and an HMAC of the
  * key material (client IPs and tenant IDs stay out of Redis), in one hash slot per key.
+ * A Redis failure is a 503 (sharedStoreUnavailable), never a request let through uncounted.
  */
 export class RedisRateLimitStorage extends RateLimitStorage {
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
+    private readonly keys: RateLimitKeys,
   ) {
     super();
   }
@@ -56,18 +63,22 @@ export class RedisRateLimitStorage extends RateLimitStorage {
     await this.run(SCRIPTS.decrement, [this.keyOf(key, throttlerName)], []);
   }
 
-  /** `<prefix>rl:<name>:{<hash>}`; the braces keep the hits and block keys in one Redis Cluster slot. */
+  /** `<prefix>rl:<name>:{<hmac>}`; the braces keep the hits and block keys in one Redis Cluster slot. */
   keyOf(key: string, throttlerName: string): string {
-    const hash = createHash('sha256').update(`${throttlerName}\n${key}`, 'utf8').digest('hex').slice(0, 32);
+    const hash = this.keys.digest(throttlerName, key).slice(0, 32);
     return `${this.prefix}rl:${throttlerName.replace(/[^A-Za-z0-9_-]/g, '_')}:{${hash}}`;
   }
 
-  private async run(script: { lua: string; sha: string }, keys: string[], args: number[]): Promise<unknown> {
+  private async run(script: { name: string; lua: string; sha: string }, keys: string[], args: number[]): Promise<unknown> {
     try {
-      return await this.redis.evalsha(script.sha, keys.length, ...keys, ...args);
+      try {
+        return await this.redis.evalsha(script.sha, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!/NOSCRIPT/.test((error as Error)?.message)) throw error;
+        return await this.redis.eval(script.lua, keys.length, ...keys, ...args);
+      }
     } catch (error) {
-      if (!/NOSCRIPT/.test((error as Error).message)) throw error;
-      return this.redis.eval(script.lua, keys.length, ...keys, ...args);
+      throw sharedStoreUnavailable(script.name, error);
     }
   }
 }

@@ -4,6 +4,7 @@ import { Global, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { ConfigModule, validateConfig } from '../config/index.js';
 import { REDIS } from '../redis/redis.module.js';
+import { RateLimitKeys } from './rate-limit-keys.js';
 import { MemoryRateLimitStorage, RateLimitStorage } from './rate-limit.storage.js';
 import { RateLimiter } from './rate-limiter.service.js';
 import { RedisRateLimitStorage } from './redis-rate-limit.storage.js';
@@ -13,6 +14,7 @@ const loaded = validateConfig(
   {
     concur: { apiOrigins: ['https://us.api.concursolutions.com'] },
     redis: { keyPrefix: 'tenant-a:' },
+    security: { encryptionKey: Buffer.alloc(32, 3).toString('base64') },
     tenants: [
       {
         id: 'acme',
@@ -37,13 +39,15 @@ function redisModule(client: unknown) {
   return FakeRedisModule;
 }
 
-async function storageWith(...imports: Array<new () => unknown>) {
+async function moduleWith(...imports: Array<new () => unknown>) {
   const moduleRef = await Test.createTestingModule({ imports: [ConfigModule.forRoot(loaded), ...imports, ThrottleModule] }).compile();
   const storage = moduleRef.get(RateLimitStorage);
+  const keys = moduleRef.get(RateLimitKeys);
   expect(moduleRef.get(RateLimiter)).toBeInstanceOf(RateLimiter);
   await moduleRef.close();
-  return storage;
+  return { storage, keys };
 }
+const storageWith = async (...imports: Array<new () => unknown>) => (await moduleWith(...imports)).storage;
 
 describe(ThrottleModule.name, () => {
   it('counts in memory without a Redis client', async () => {
@@ -55,5 +59,12 @@ describe(ThrottleModule.name, () => {
     const storage = await storageWith(redisModule({}));
     expect(storage).toBeInstanceOf(RedisRateLimitStorage);
     expect((storage as RedisRateLimitStorage).keyOf('k', 'launch')).toMatch(/^tenant-a:rl:launch:/);
+  });
+
+  it('derives the key of its HMACs from security.encryptionKey, so replicas agree', async () => {
+    const [one, two] = [await moduleWith(redisModule({})), await moduleWith(redisModule({}))];
+    expect(one.keys.digest('x')).toBe(two.keys.digest('x'));
+    expect(one.keys.digest('x')).toBe(RateLimitKeys.fromConfig(loaded.config).digest('x'));
+    expect((one.storage as RedisRateLimitStorage).keyOf('k', 'launch')).toBe((two.storage as RedisRateLimitStorage).keyOf('k', 'launch'));
   });
 });

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../../src/config/index.js';
+import { REDIS, type RedisClient } from '../../src/redis/redis.module.js';
+import { RateLimitKeys } from '../../src/throttle/rate-limit-keys.js';
+import { RateLimitStorage } from '../../src/throttle/rate-limit.storage.js';
 import { RedisRateLimitStorage } from '../../src/throttle/redis-rate-limit.storage.js';
 import { RateLimiter } from '../../src/throttle/rate-limiter.service.js';
-import { startApp, type Harness } from '../harness.js';
+import { referenceOf, sandboxIds, signedUrl, startApp, v4Params, type Harness } from '../harness.js';
 import { describeWith, REDIS_TEST_URL, uniqueRedisPrefix } from './services.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -22,8 +25,10 @@ describeWith(['redis'], 'Redis rate limit storage', () => {
 
   beforeEach(() => {
     prefix = uniqueRedisPrefix();
-    a = new RedisRateLimitStorage(one, prefix);
-    b = new RedisRateLimitStorage(two, prefix);
+    // Two replicas: two key derivations from one encryption key.
+    const config = { security: { encryptionKey: randomBytes(32).toString('base64') } } as AppConfig;
+    a = new RedisRateLimitStorage(one, prefix, RateLimitKeys.fromConfig(config));
+    b = new RedisRateLimitStorage(two, prefix, RateLimitKeys.fromConfig(config));
   });
 
   afterEach(async () => {
@@ -157,5 +162,87 @@ describeWith(['redis'], 'rate limits of two replicas on one Redis', () => {
     const perIp = await testConnection(second, password).expect(429);
     expect(perIp.body.message).toMatch(/^Too many Test Connection calls from your network/);
     expect(Number(perIp.headers['retry-after'])).toBeGreaterThanOrEqual(59);
+  });
+});
+
+describeWith(['redis'], 'rate limits when Redis fails', () => {
+  let h: Harness;
+  let redis: RedisClient;
+  let prefix: string;
+  const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+  const TEST_CONNECTION = '/system/v1.0/testconnection';
+
+  beforeAll(async () => {
+    prefix = uniqueRedisPrefix();
+    h = await startApp(
+      { redis: { keyPrefix: prefix } },
+      { REDIS_URL: REDIS_TEST_URL, CONNECTOR_ENCRYPTION_KEY: randomBytes(32).toString('base64') },
+    );
+    redis = h.app.get<RedisClient>(REDIS);
+  });
+
+  afterAll(async () => {
+    if (redis.status !== 'ready') await redis.connect().catch(() => undefined);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await h?.close();
+  });
+
+  it('keeps no client IP and no username in its keys, only HMACs', async () => {
+    const { username, password } = h.config.tenants[0].connector;
+    const ids = await sandboxIds(h);
+    await h.http.get(signedUrl(h, 4, v4Params(h, ids, 'ENTRY'))).expect(303);
+    await h.http.get(TEST_CONNECTION).set('Authorization', basic(username, 'wrong')).expect(401);
+    await h.http.get(TEST_CONNECTION).set('Authorization', basic('NobodyConnector', password)).expect(401);
+    await h.http.get(TEST_CONNECTION).set('Authorization', basic(username, password)).expect(200);
+
+    const keys = (await redis.keys(`${prefix}rl:*`)).sort();
+    expect(keys).toHaveLength(4);
+    for (const key of keys) {
+      expect(key).toMatch(new RegExp(`^${prefix}rl:(launch|test_connection|failed_test_connection):\\{[0-9a-f]{32}\\}$`));
+    }
+    const text = keys.join('\n').toLowerCase();
+    for (const secret of ['127.0.0.1', username.toLowerCase(), 'nobodyconnector', h.config.tenants[0].id]) expect(text).not.toContain(secret);
+    // The launch was counted against the client IP: keyed by the app's HMAC of it.
+    const storage = h.app.get(RateLimitStorage) as RedisRateLimitStorage;
+    expect(keys).toContain(storage.keyOf('127.0.0.1', 'launch'));
+    expect(keys).toContain(storage.keyOf('127.0.0.1', 'test_connection'));
+    expect(keys).toContain(storage.keyOf(h.config.tenants[0].id, 'failed_test_connection'));
+    expect(Number(await redis.get(storage.keyOf('127.0.0.1', 'test_connection')))).toBe(3);
+    expect(Number(await redis.get(storage.keyOf(h.config.tenants[0].id, 'failed_test_connection')))).toBe(1);
+  });
+
+  it('answers 503 (the "briefly unavailable" page, JSON for Test Connection) with Retry-After, and lets nothing through', async () => {
+    const { username, password } = h.config.tenants[0].connector;
+    const ids = await sandboxIds(h);
+    const launch = signedUrl(h, 4, v4Params(h, ids, 'HEADER'));
+    redis.disconnect();
+
+    const page = await h.http.get(launch).expect(503);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.headers['retry-after']).toBe('5');
+    expect(page.text).toContain('The connector is briefly unavailable');
+    expect(page.text).toContain('could not reach its shared store');
+    expect(page.text).not.toContain('Something went wrong');
+    expect(page.text).not.toContain('Connection is closed');
+    expect(referenceOf(page.text)).toBe(page.headers['x-request-id']);
+
+    for (const credentials of [basic(username, password), basic(username, 'wrong'), basic('NobodyConnector', 'x')]) {
+      const res = await h.http.get(TEST_CONNECTION).set('Authorization', credentials).expect(503);
+      expect(res.headers['content-type']).toMatch(/application\/json/);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body).toEqual({
+        statusCode: 503,
+        error: 'The connector is briefly unavailable',
+        message: 'The connector could not reach its shared store; wait 5 seconds and try again. If it keeps happening, give the correlationId to your IT support.',
+        correlationId: res.headers['x-request-id'],
+      });
+    }
+
+    // Back up: the refused launch did not use up its link.
+    await redis.connect();
+    const accepted = await h.http.get(launch).expect(303);
+    expect(accepted.headers.location).toMatch(/^\/launch\/s\//);
+    await h.http.get(TEST_CONNECTION).set('Authorization', basic(username, password)).expect(200);
   });
 });
