@@ -5,28 +5,8 @@ import type { AppConfig } from '../config/index.js';
 import type { RedisClient } from '../redis/redis.module.js';
 import type { LaunchSession } from './launch.types.js';
 import { parseSession, parseUpdate, RedisSessionStore } from './redis-session.store.js';
+import { sessionOf } from './session.fixture.js';
 
-function sessionOf(id: string, ttlMs = 60_000): LaunchSession {
-  const now = Date.now();
-  return {
-    id,
-    cookieHash: 'h',
-    csrfToken: 'c',
-    createdAt: now,
-    expiresAt: now + ttlMs,
-    version: 4,
-    tenantId: 'sandbox',
-    companyDomain: 'sandbox.example.com',
-    userId: 'jane',
-    reportOwnerUserId: null,
-    reportOwnerEmployeeId: 'E1',
-    item: { api: 'v4', level: 'ENTRY', url: 'https://x/r/1', origin: 'https://x', reportId: 'R1', expenseId: 'X1' },
-    field: 'custom1',
-    isMobile: false,
-    languageCode: 'en',
-    expenseIds: ['X1'],
-  };
-}
 
 /**
  * Enough of ioredis for the store: string keys with a PX expiry, and every call recorded. The two
@@ -226,6 +206,6 @@ describe(parseSession.name, () => {
   });
 
   it('accepts the session asked for', () => {
-    expect(parseSession(JSON.stringify(sessionOf('abc')), 'abc')).toMatchObject({ id: 'abc', expenseIds: ['X1'] });
+    expect(parseSession(JSON.stringify(sessionOf('abc', 60_000, { expenseIds: ['X1'] })), 'abc')).toMatchObject({ id: 'abc', expenseIds: ['X1'] });
   });
 });

@@ -1,28 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { LaunchSession } from './launch.types.js';
 import { MemorySessionStore } from './session.store.js';
+import { sessionOf } from './session.fixture.js';
 
-function sessionOf(id: string, ttlMs = 60_000): LaunchSession {
-  const now = Date.now();
-  return {
-    id,
-    cookieHash: 'h',
-    csrfToken: 'c',
-    createdAt: now,
-    expiresAt: now + ttlMs,
-    version: 1,
-    tenantId: 'sandbox',
-    companyDomain: 'sandbox.example.com',
-    userId: 'jane',
-    reportOwnerUserId: null,
-    reportOwnerEmployeeId: null,
-    item: { api: 'v3', level: 'ENTRY', url: 'https://x/entries/1', origin: 'https://x', entryId: '1' },
-    field: 'Custom1',
-    isMobile: false,
-    languageCode: 'en',
-    expenseIds: [],
-  };
-}
 
 class SmallSessionStore extends MemorySessionStore {
   protected override readonly maxEntries = 2;

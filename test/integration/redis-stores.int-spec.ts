@@ -6,28 +6,12 @@ import { RedisSessionStore } from '../../src/auth/redis-session.store.js';
 import type { LaunchSession } from '../../src/auth/launch.types.js';
 import { AppConfig } from '../../src/config/index.js';
 import { describeWith, REDIS_TEST_URL, uniqueRedisPrefix } from './services.js';
+import { sessionOf as baseSessionOf } from '../../src/auth/session.fixture.js';
 
+/** With the item as read, so the round trip covers nested objects. */
 function sessionOf(id: string, ttlMs = 60_000): LaunchSession {
-  const now = Date.now();
-  return {
-    id,
-    cookieHash: 'hash',
-    csrfToken: 'csrf',
-    createdAt: now,
-    expiresAt: now + ttlMs,
-    version: 1,
-    tenantId: 'acme',
-    companyDomain: 'acme.example.com',
-    userId: 'jane',
-    reportOwnerUserId: null,
-    reportOwnerEmployeeId: null,
-    item: { api: 'v3', level: 'ENTRY', url: 'https://us.api.concursolutions.com/api/v3.0/expense/entries/E1', origin: 'https://us.api.concursolutions.com', entryId: 'E1' },
-    field: 'Custom1',
-    isMobile: false,
-    languageCode: 'en',
-    expenseIds: [],
-    itemView: { level: 'ENTRY', title: 'Taxi', amount: 12.5, currency: 'EUR', date: '2026-01-02', fieldValue: null, readAt: now },
-  };
+  const itemView = { level: 'ENTRY' as const, title: 'Taxi', amount: 12.5, currency: 'EUR', date: '2026-01-02', fieldValue: null, readAt: Date.now() };
+  return baseSessionOf(id, ttlMs, { itemView });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
