@@ -9,6 +9,14 @@ export interface RetryAction {
 
 /** A Concur failure as the popup shows it: 502 with a Retry button; the cause only in the log. */
 export function concurErrorPage(error: ConcurError, doing: string, retry: RetryAction): PageException {
+  if (error.source === 'shared-store') {
+    return new PageException(503, {
+      title: 'The connector is briefly unavailable',
+      message: `The connector could not reach its shared store while ${doing}. Wait a moment, then press Retry; if it keeps happening, give the reference below to your IT support.`,
+      view: { retry },
+      detail: error.message,
+    });
+  }
   const message =
     error.kind === 'unavailable'
       ? `Concur did not answer while we were ${doing}. Wait a moment, then press Retry.`

@@ -268,6 +268,19 @@ describe(ConcurClient.name, () => {
     expect(tokenRequests).toBe(2);
   });
 
+  it("keeps the shared store as the cause when the token cache's Redis fails on every attempt", async () => {
+    config.concur.maxRetries = 1;
+    jest
+      .spyOn(tokens, 'getAccessToken')
+      .mockRejectedValue(new ConcurError('unavailable', 'Redis token read failed: Connection is closed.', undefined, 'shared-store'));
+    await expect(client.readItem(tenant, v3Item(), 'Custom1', 'c')).rejects.toMatchObject({
+      kind: 'unavailable',
+      source: 'shared-store',
+      message: expect.stringContaining('Redis token read failed'),
+    });
+    expect(seen).toHaveLength(0);
+  });
+
   it('retries when the OAuth endpoint is unavailable, then succeeds', async () => {
     tokenScript = [503];
     await expect(client.readItem(tenant, v3Item(), 'Custom1', 'c')).resolves.toMatchObject({ title: 'Taxi' });

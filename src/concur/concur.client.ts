@@ -135,7 +135,7 @@ export class ConcurClient {
         }
       }
       if (retries >= maxRetries) {
-        if (tokenError) throw new ConcurError('unavailable', `${tokenError.message} after ${retries + 1} attempts`, lastStatus);
+        if (tokenError) throw new ConcurError('unavailable', `${tokenError.message} after ${retries + 1} attempts`, lastStatus, tokenError.source);
         const reason = response ? `HTTP ${response.status}` : networkError;
         throw new ConcurError('unavailable', `Concur is unavailable (${reason}) after ${retries + 1} attempts`, lastStatus);
       }

@@ -49,10 +49,15 @@ export type ConcurErrorKind =
   | 'auth';
 
 export class ConcurError extends Error {
+  /**
+   * @param source `shared-store`: the connector's own Redis failed while getting the token, not
+   *   Concur; retried the same way, but the user is told the connector is briefly unavailable.
+   */
   constructor(
     readonly kind: ConcurErrorKind,
     message: string,
     readonly status?: number,
+    readonly source: 'concur' | 'shared-store' = 'concur',
   ) {
     super(message);
     this.name = 'ConcurError';

@@ -171,7 +171,7 @@ describe(RedisTokenCache.name, () => {
     const refresh = jest.fn(async (): Promise<FreshToken> => ({ accessToken: 't', refreshAt: later() }));
     const error = await cacheOf().get('acme', refresh).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConcurError);
-    expect(error).toMatchObject({ kind: 'unavailable', message: expect.stringContaining('Redis') });
+    expect(error).toMatchObject({ kind: 'unavailable', source: 'shared-store', message: expect.stringContaining('Redis') });
     expect(refresh).not.toHaveBeenCalled();
     await expect(cacheOf().invalidate('acme', 't')).rejects.toMatchObject({ kind: 'unavailable' });
   });

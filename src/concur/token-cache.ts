@@ -211,7 +211,7 @@ export class RedisTokenCache extends TokenCache {
     try {
       return await work();
     } catch (error) {
-      throw new ConcurError('unavailable', `Redis ${operation} failed: ${(error as Error).message}`);
+      throw new ConcurError('unavailable', `Redis ${operation} failed: ${(error as Error).message}`, undefined, 'shared-store');
     }
   }
 }

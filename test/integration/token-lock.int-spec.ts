@@ -190,7 +190,7 @@ describeWith(['redis'], 'token refresh across replicas (Redis lock and cache)', 
   it('with Redis gone, a call fails as unavailable and Concur is not asked', async () => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     clients[1].disconnect();
-    await expect(replicas[1].getAccessToken(tenant, 'c')).rejects.toMatchObject({ kind: 'unavailable', message: expect.stringContaining('Redis') });
+    await expect(replicas[1].getAccessToken(tenant, 'c')).rejects.toMatchObject({ kind: 'unavailable', source: 'shared-store', message: expect.stringContaining('Redis') });
     await expect(replicas[1].invalidate('acme', 'access-1')).rejects.toMatchObject({ kind: 'unavailable' });
     expect(requests).toHaveLength(0);
     // The other replica, still connected, goes on as usual.
