@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { CookieOptions } from 'express';
 import { PageException } from '../common/page.exception.js';
+import { constantTimeEqual, sha256Hex } from '../common/secret-compare.js';
 import { AppConfig } from '../config/index.js';
 import type { LaunchSession } from './launch.types.js';
 import { type LaunchDone, SessionStore, type UpdateState } from './session.store.js';
@@ -50,7 +51,7 @@ export class LaunchSessionService {
       });
     }
     const presented = typeof cookieSecret === 'string' ? sha256Hex(cookieSecret) : '';
-    if (!equalHex(presented, session.cookieHash)) {
+    if (!constantTimeEqual(presented, session.cookieHash)) {
       throw new PageException(403, {
         title: 'This window belongs to another browser session',
         message: 'Close this window and click the field again in Concur.',
@@ -117,12 +118,3 @@ export class LaunchSessionService {
   }
 }
 
-function sha256Hex(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
-}
-
-function equalHex(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  return left.length === right.length && timingSafeEqual(left, right);
-}

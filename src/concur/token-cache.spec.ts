@@ -5,7 +5,8 @@ import { AppConfig } from '../config/index.js';
 import type { RedisClient } from '../redis/redis.module.js';
 import { ConcurError } from './concur.types.js';
 import { SecretBox } from './secret-box.js';
-import { type FreshToken, MemoryTokenCache, parseStoredToken, RedisTokenCache, redisTokenCacheTiming, sha256Hex } from './token-cache.js';
+import { type FreshToken, MemoryTokenCache, parseStoredToken, RedisTokenCache, redisTokenCacheTiming } from './token-cache.js';
+import { sha256Hex } from '../common/secret-compare.js';
 
 const later = () => Date.now() + 60_000;
 

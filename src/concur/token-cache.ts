@@ -1,5 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { constantTimeEqual, sha256Hex } from '../common/secret-compare.js';
 import { AppConfig } from '../config/index.js';
 import { REDIS, type RedisClient } from '../redis/redis.module.js';
 import { ConcurError } from './concur.types.js';
@@ -234,15 +235,6 @@ export function parseStoredToken(raw: string): StoredToken | undefined {
   return undefined;
 }
 
-export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
-}
-
-export function constantTimeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  return left.length === right.length && timingSafeEqual(left, right);
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -8,7 +8,8 @@ import { Metrics } from '../metrics/metrics.service.js';
 import { ConcurError } from './concur.types.js';
 import { HostAllowList } from './host-allow-list.js';
 import { SecretBox } from './secret-box.js';
-import { constantTimeEqual, type FreshToken, MemoryTokenCache, TokenCache } from './token-cache.js';
+import { constantTimeEqual } from '../common/secret-compare.js';
+import { type FreshToken, MemoryTokenCache, TokenCache } from './token-cache.js';
 import { TokenRepository } from './token.repository.js';
 
 interface TokenResponse {
