@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { type TenantConfig, Tenants } from '../config/index.js';
+import { parseBasicAuth } from '../common/basic-auth-header.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { RateLimitKeys } from '../throttle/rate-limit-keys.js';
 import { limiterFailure, tooManyTestConnections } from '../throttle/rate-limit.errors.js';
@@ -16,8 +17,6 @@ import { RateLimiter } from '../throttle/rate-limiter.service.js';
 /** A request that passed ConnectorBasicAuthGuard. */
 export type ConnectorRequest = Request & { tenant?: TenantConfig };
 
-const MAX_HEADER_LENGTH = 1024;
-const BASIC = /^basic +([A-Za-z0-9+/]+={0,2})$/i;
 export const BASIC_CHALLENGE = 'Basic realm="concur-launch-connector", charset="UTF-8"';
 
 /**
@@ -48,7 +47,7 @@ export class ConnectorBasicAuthGuard implements CanActivate {
     const http = context.switchToHttp();
     const req = http.getRequest<ConnectorRequest>();
     const res = http.getResponse<Response>();
-    const credentials = parseBasic(req.headers.authorization);
+    const credentials = parseBasicAuth(req.headers.authorization);
     const { tenant, named } = credentials ? this.match(credentials.username, credentials.password) : {};
     if (credentials) {
       const unknown = `username:${this.keys.digest('username', credentials.username.toLowerCase())}`;
@@ -100,15 +99,6 @@ export const ConnectorTenant = createParamDecorator((_: unknown, ctx: ExecutionC
   return tenant;
 });
 
-function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
-  if (typeof header !== 'string' || header.length > MAX_HEADER_LENGTH) return undefined;
-  const encoded = BASIC.exec(header.trim())?.[1];
-  if (!encoded || encoded.length % 4 !== 0) return undefined;
-  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
 
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
