@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type AppConfig, ConfigError, loadConfig } from '../config/index.js';
 import { databaseInfoOf } from '../database/database.info.js';
+import { redactedRedisUrl } from '../redis/redis.module.js';
 import { type CliEnv, CliOutput, type CliResult, CommandError, redactResult, secretValues, urlSecrets } from './cli.output.js';
 
 export const CHECK_CONFIG_USAGE = `Usage: concur-launch-connector check-config [--file <path>]
@@ -46,20 +47,11 @@ function summary(config: AppConfig): string[] {
     `listens on ${tls}://${server.host}:${server.port}`,
     `tenants: ${config.tenants.map((t) => `${t.id} (${t.companyDomains.join(', ')}; v${t.launch.versions.join(', v')})`).join('; ')}`,
     `database: ${databaseInfoOf(config.storage).description}`,
-    `nonces, sessions, rate limits: ${config.redis.url ? `Redis ${redisLocation(config.redis.url)}` : 'in memory (one replica only)'}`,
+    `nonces, sessions, rate limits: ${config.redis.url ? `Redis ${redactedRedisUrl(config.redis.url)}` : 'in memory (one replica only)'}`,
     `sandbox: ${config.sandbox.enabled ? 'ON (demo only)' : 'off'}`,
   ];
 }
 
-/** Host and port only: a Redis URL may carry a password. */
-function redisLocation(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}`;
-  } catch {
-    return '(unreadable REDIS_URL)';
-  }
-}
 
 function secretsOf(config: AppConfig): Array<string | undefined> {
   return [
