@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AppConfig, ServerAddress, type TenantConfig } from '../config/index.js';
-import { buildSignedQuery, type LaunchParams } from '../auth/signature.js';
+import { v1LaunchParams, v4LaunchParams } from '../auth/launch-params.js';
+import { buildSignedQuery } from '../auth/signature.js';
 import type { ItemLevel } from '../concur/concur.types.js';
 import { SandboxOAuth } from './sandbox.oauth.js';
 import { SANDBOX_REPORT_ID, SANDBOX_USER, SandboxStore } from './sandbox.store.js';
@@ -86,11 +86,11 @@ export class SandboxLaunch {
     const id = single(query.entry) ?? single(query.id);
     if (id === undefined || !this.store.getEntry(id)) throw new SandboxLaunchError(400, 'entry must name a sandbox expense entry');
     const tenant = this.tenant();
-    const params: LaunchParams = {
-      xcompanydomain: tenant.companyDomains[0],
-      xuserid: SANDBOX_USER.login,
-      itemurl: `${this.origin()}${SANDBOX_API_PREFIX}/api/v3.0/expense/entries/${encodeURIComponent(id)}`,
-    };
+    const params = v1LaunchParams({
+      companyDomain: tenant.companyDomains[0],
+      userId: SANDBOX_USER.login,
+      itemUrl: `${this.origin()}${SANDBOX_API_PREFIX}/api/v3.0/expense/entries/${encodeURIComponent(id)}`,
+    });
     return buildSignedQuery(1, 'sha1', params, tenant.connector.username, tenant.connector.password);
   }
 
@@ -118,19 +118,18 @@ export class SandboxLaunch {
     const tenant = this.tenant();
     const mobile = single(query.mobile) === 'true';
     const lang = single(query.lang);
-    const params: LaunchParams = {
-      company_domain: tenant.companyDomains[0],
-      logged_in_user_id: SANDBOX_USER.uuid,
-      report_owner_user_id: SANDBOX_USER.uuid,
-      report_owner_employee_id: SANDBOX_USER.employeeId,
-      item_url: `${this.origin()}${SANDBOX_API_PREFIX}/expensereports/v4/users/${SANDBOX_USER.uuid}/context/TRAVELER/reports/${SANDBOX_REPORT_ID}${suffix}`,
-      custom_field_launched_from: field,
-      source: level,
-      ...(expenseIds !== undefined ? { expense_ids: expenseIds } : {}),
-      is_mobile: mobile ? 'true' : 'false',
-      client_auth_code: randomUUID(),
-      language_code: lang !== undefined && LANGUAGE.test(lang) ? lang : 'en',
-    };
+    const params = v4LaunchParams({
+      companyDomain: tenant.companyDomains[0],
+      userId: SANDBOX_USER.uuid,
+      reportOwnerUserId: SANDBOX_USER.uuid,
+      reportOwnerEmployeeId: SANDBOX_USER.employeeId,
+      itemUrl: `${this.origin()}${SANDBOX_API_PREFIX}/expensereports/v4/users/${SANDBOX_USER.uuid}/context/TRAVELER/reports/${SANDBOX_REPORT_ID}${suffix}`,
+      field,
+      level,
+      expenseIds,
+      mobile,
+      language: lang !== undefined && LANGUAGE.test(lang) ? lang : 'en',
+    });
     return buildSignedQuery(4, tenant.launch.v4Algorithm, params, tenant.connector.username, tenant.connector.password);
   }
 }
