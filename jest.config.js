@@ -15,5 +15,13 @@ export default {
     { ...common, displayName: 'e2e', rootDir: '.', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
     // Against the real PostgreSQL and Redis (test/integration/services.ts says how they are found).
     { ...common, displayName: 'integration', rootDir: '.', testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'] },
+    // The Helm chart, rendered with helm 3.17 (obtained once by the globalSetup, see scripts/helm.mjs).
+    {
+      ...common,
+      displayName: 'chart',
+      rootDir: '.',
+      testMatch: ['<rootDir>/test/chart/**/*.chart-spec.ts'],
+      globalSetup: '<rootDir>/test/chart/global-setup.mjs',
+    },
   ],
 };
