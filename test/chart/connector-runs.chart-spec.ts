@@ -26,6 +26,13 @@ function connectorPod(objects: K8sObject[]): LocalPod {
   return new LocalPod(objects, spec, spec.containers[0]);
 }
 
+/** Starts the Deployment's connector container on a free port. */
+async function startConnector(objects: K8sObject[]): Promise<{ pod: LocalPod; proc: RunningProcess; base: string }> {
+  const pod = connectorPod(objects);
+  const port = await freePort();
+  return { pod, proc: pod.start({ PORT: String(port) }), base: `http://127.0.0.1:${port}` };
+}
+
 function probePath(objects: K8sObject[], probe: 'livenessProbe' | 'readinessProbe' | 'startupProbe'): string {
   return only(objects, 'Deployment').spec.template.spec.containers[0][probe].httpGet.path;
 }
@@ -60,10 +67,7 @@ describe('the embedded single-replica chart runs the connector', () => {
 
   beforeAll(async () => {
     ({ objects } = render({ valuesFiles: ['ci/embedded-values.yaml'] }));
-    pod = connectorPod(objects);
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    proc = pod.start({ PORT: String(port) });
+    ({ pod, proc, base } = await startConnector(objects));
     await waitForStatus(base + probePath(objects, 'startupProbe'), 200, proc);
   }, 60_000);
 
@@ -147,12 +151,10 @@ describeWith(['postgres', 'redis'], 'the production chart (PostgreSQL, Redis, mi
   });
 
   it('is not ready before the migration Job ran, and ready after it, without migrating itself', async () => {
-    const pod = connectorPod(objects);
+    const { pod, proc, base } = await startConnector(objects);
     pods.push(pod);
-    const port = await freePort();
-    const proc = pod.start({ PORT: String(port) });
     procs.push(proc);
-    const ready = `http://127.0.0.1:${port}${probePath(objects, 'readinessProbe')}`;
+    const ready = base + probePath(objects, 'readinessProbe');
     await waitForStatus(ready, 503, proc);
 
     const jobSpec = only(objects, 'Job', 'migration').spec.template.spec;
@@ -167,12 +169,9 @@ describeWith(['postgres', 'redis'], 'the production chart (PostgreSQL, Redis, mi
   }, 90_000);
 
   it('passes the helm test pod script against a second replica sharing the database and Redis', async () => {
-    const pod = connectorPod(objects);
+    const { pod, proc, base } = await startConnector(objects);
     pods.push(pod);
-    const port = await freePort();
-    const proc = pod.start({ PORT: String(port) });
     procs.push(proc);
-    const base = `http://127.0.0.1:${port}`;
     await waitForStatus(base + probePath(objects, 'readinessProbe'), 200, proc, 30_000);
     const { code, output } = await runHelmTest(objects, base);
     expect(output).toContain('GET /system/v1.0/testconnection: 401');
