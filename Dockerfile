@@ -7,6 +7,8 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+# node-gyp finds the headers in the image instead of downloading them.
+ENV npm_config_nodedir=/usr/local
 # better-sqlite3 is a native addon: its prebuilt binary is used when one matches, else it is compiled.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \

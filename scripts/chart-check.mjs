@@ -38,12 +38,22 @@ async function main(chartDir) {
     return 1;
   }
   let failed = false;
+  // helm lint reports a template's `fail` as INFO, so the defaults are also rendered: they must be refused with the
+  // chart's own message (no tenants, no secrets), not by a template error.
   const defaults = lintChart({ chartDir });
-  if (defaults.ok) console.log(`${name} (default values): lint ok`);
-  else {
+  let refusal;
+  try {
+    renderChart({ chartDir });
+  } catch (error) {
+    refusal = error.message;
+  }
+  if (!defaults.ok) {
     failed = true;
     console.error(`${name} (default values): helm lint --strict failed:\n${indent(defaults.output)}`);
-  }
+  } else if (refusal === undefined || !refusal.includes('these values cannot work')) {
+    failed = true;
+    console.error(`${name} (default values): expected the chart to refuse them with "these values cannot work", got ${refusal ? `:\n${indent(refusal)}` : 'a render'}`);
+  } else console.log(`${name} (default values): lint ok, refused with the chart's message (no tenants, no secrets)`);
   for (const scenario of scenarios) {
     const { line, problems } = await checkScenario(chartDir, scenario);
     if (problems.length === 0) console.log(`${scenario}: ${line}`);

@@ -30,6 +30,7 @@ export declare const CHART_DIR: string;
 export declare function scenarioFiles(chartDir?: string): string[];
 export declare function lintChart(options?: ValuesOptions): { ok: boolean; output: string };
 export declare function renderChart(options?: RenderOptions): { objects: KubeObject[]; sources: (string | undefined)[] };
+export declare function renderNotes(options?: Omit<RenderOptions, 'showOnly'>): string;
 export declare function describe(object: unknown): string;
 export declare function validateObject(object: unknown): Promise<void>;
 export declare function findProblems(objects: unknown[], sources?: (string | undefined)[]): Promise<string[]>;

@@ -1,6 +1,7 @@
 // Render, lint and validate the Helm chart without a cluster: used by scripts/chart-check.mjs and the Jest chart specs.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -65,6 +66,30 @@ export function renderChart({ chartDir = CHART_DIR, valuesFiles = [], set = {}, 
   const { code, stdout, stderr } = helm(args);
   if (code !== 0) throw Object.assign(new Error(`helm template failed (exit ${code}):\n${stderr.trim()}`), { stderr });
   return parseManifests(stdout);
+}
+
+/**
+ * The text of NOTES.txt as `helm install` would print it with these values (`helm template` leaves NOTES out). A temporary
+ * copy of the chart turns NOTES.txt into a named template and renders it inside a ConfigMap; values files stay relative
+ * to the real chart. Throws like renderChart when the chart refuses the values.
+ */
+export function renderNotes({ chartDir = CHART_DIR, valuesFiles = [], ...options } = {}) {
+  const copy = mkdtempSync(join(tmpdir(), 'clc-notes-'));
+  try {
+    cpSync(chartDir, copy, { recursive: true });
+    const notes = readFileSync(join(copy, 'templates/NOTES.txt'), 'utf8');
+    rmSync(join(copy, 'templates/NOTES.txt'));
+    writeFileSync(join(copy, 'templates/_notes-preview.tpl'), `{{- define "notes-preview" -}}\n${notes}\n{{- end }}\n`);
+    writeFileSync(
+      join(copy, 'templates/notes-preview.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes-preview\ndata:\n  NOTES.txt: |\n{{ include "notes-preview" . | indent 4 }}\n',
+    );
+    const files = valuesFiles.map((file) => (isAbsolute(file) ? file : join(chartDir, file)));
+    const { objects } = renderChart({ ...options, chartDir: copy, valuesFiles: files, showOnly: 'templates/notes-preview.yaml' });
+    return objects[0].data['NOTES.txt'];
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
 }
 
 /** Splits helm's multi-document output into objects (YAML 1.1, as Kubernetes reads it: `0644` is octal, `yes` is true), skipping empty documents. */
@@ -177,15 +202,53 @@ export async function validateObject(object) {
   if (messages.length > 0) fail([...new Set(messages)].join('; '));
 }
 
-/** Every problem with a set of rendered objects: each object's validation error (naming the template from `sources`, when given), and any kind+name used twice. Empty when all is well. */
+const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Problems with one label key and value: Kubernetes wants `[prefix/]name` (name at most 63 characters, prefix a DNS subdomain) and a value of at most 63. */
+function labelProblems(key, value) {
+  const problems = [];
+  const slash = key.lastIndexOf('/');
+  const [prefix, name] = slash === -1 ? [undefined, key] : [key.slice(0, slash), key.slice(slash + 1)];
+  if (name.length > 63 || !LABEL_NAME.test(name)) problems.push(`label key "${key}": its name part must be 1-63 alphanumerics, '-', '_' or '.'`);
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) problems.push(`label key "${key}": its prefix must be a DNS subdomain`);
+  const text = String(value ?? '');
+  if (text.length > 63 || (text !== '' && !LABEL_NAME.test(text))) problems.push(`label ${key}: value "${text}" must be at most 63 alphanumerics, '-', '_' or '.'`);
+  return problems;
+}
+
+/**
+ * Names and labels Kubernetes would refuse but the schemas do not check: metadata.name longer than 63 characters (Services,
+ * and Jobs whose name becomes a label, must fit a DNS label; the chart keeps every name within it) and every labels/matchLabels entry.
+ */
+function nameAndLabelProblems(object) {
+  const problems = [];
+  const name = object?.metadata?.name;
+  if (typeof name === 'string' && name.length > 63) problems.push(`metadata.name "${name}" is ${name.length} characters, more than 63`);
+  const walk = (node) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if ((key === 'labels' || key === 'matchLabels') && value && typeof value === 'object' && !Array.isArray(value)) {
+        for (const [labelKey, labelValue] of Object.entries(value)) problems.push(...labelProblems(labelKey, labelValue));
+      } else walk(value);
+    }
+  };
+  walk(object);
+  return problems;
+}
+
+/** Every problem with a set of rendered objects: each object's validation error and names or labels Kubernetes refuses (naming the template from `sources`, when given), and any kind+name used twice. Empty when all is well. */
 export async function findProblems(objects, sources = []) {
   const problems = [];
   for (const [index, object] of objects.entries()) {
+    const from = sources[index] ? ` (from ${sources[index]})` : '';
     try {
       await validateObject(object);
     } catch (error) {
-      problems.push(sources[index] ? `${error.message} (from ${sources[index]})` : error.message);
+      problems.push(`${error.message}${from}`);
     }
+    for (const problem of nameAndLabelProblems(object)) problems.push(`${describe(object)}: ${problem}${from}`);
   }
   const seen = new Set();
   for (const object of objects.filter((candidate) => candidate?.metadata?.name)) {

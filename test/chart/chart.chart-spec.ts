@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type K8sObject, REPO_ROOT } from './pod-runner.js';
-import { expectValid, render, renderError } from './render.js';
+import { expectValid, notes, render, renderError } from './render.js';
 
 /** What the chart renders for each scenario, and what it refuses to render. */
 
@@ -164,8 +164,27 @@ describe('the migration hook (PostgreSQL)', () => {
     expect(secret.data).toEqual(one(objects, 'Secret').data);
   });
 
-  it('does not name the chart ServiceAccount, which does not exist yet at pre-install', () => {
-    expect(one(objects, 'Job', 'migration').spec.template.spec.serviceAccountName).toBeUndefined();
+  it("runs as the hook's copy of the ServiceAccount (the chart's does not exist yet at pre-install), with its annotations", () => {
+    const withIdentity = objectsOf(PRODUCTION, { 'serviceAccount.annotations': { 'iam.gke.io/gcp-service-account': 'connector@acme.iam.gserviceaccount.com' } });
+    const job = one(withIdentity, 'Job', 'migration');
+    const copy = one(withIdentity, 'ServiceAccount', 'migration');
+    expect(job.spec.template.spec.serviceAccountName).toBe(copy.metadata.name);
+    expect(copy.metadata.name).not.toBe(one(withIdentity, 'ServiceAccount').metadata.name);
+    expect(hook(copy)).toBe('pre-install,pre-upgrade');
+    expect(Number(copy.metadata.annotations!['helm.sh/hook-weight'])).toBeLessThan(Number(job.metadata.annotations!['helm.sh/hook-weight']));
+    expect(copy.metadata.annotations!['iam.gke.io/gcp-service-account']).toBe('connector@acme.iam.gserviceaccount.com');
+    expect(copy.automountServiceAccountToken).toBe(false);
+    expect(job.spec.template.spec.automountServiceAccountToken).toBe(false);
+  });
+
+  it('runs as the named ServiceAccount when the chart does not create one', () => {
+    const named = objectsOf(PRODUCTION, { 'serviceAccount.create': false, 'serviceAccount.name': 'connector-identity' });
+    expect(named.some((o) => o.kind === 'ServiceAccount')).toBe(false);
+    expect(one(named, 'Job', 'migration').spec.template.spec.serviceAccountName).toBe('connector-identity');
+  });
+
+  it('ends before helm stops waiting for it (5 minutes by default)', () => {
+    expect(one(objects, 'Job', 'migration').spec.activeDeadlineSeconds).toBeLessThan(300);
   });
 
   it('turns migration at start off in the connector configuration', () => {
@@ -227,7 +246,7 @@ describe('scenario shapes', () => {
     const from = policy.ingress.flatMap((rule: any) => rule.from);
     expect(from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } });
     expect(from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } });
-    expect(from).toContainEqual({ podSelector: { matchLabels: { 'ci-release-concur-launch-connector-client': 'true' } } });
+    expect(from).toContainEqual({ podSelector: { matchLabels: { 'concur-launch-connector.io/client': 'ci-release-concur-launch-connector' } } });
     const ports = policy.egress.flatMap((rule: any) => rule.ports.map((p: any) => `${p.port}/${p.protocol}`));
     expect(ports).toEqual(['53/UDP', '53/TCP', '5432/TCP', '6379/TCP', '443/TCP']);
   });
@@ -271,6 +290,16 @@ describe('values that cannot work fail to render, saying why', () => {
       { 'ingress.enabled': true, 'ingress.tls[0].hosts[0]': 'connector.example.com' },
       'ingress.tls[0] has no secretName: name the Secret that holds (or that cert-manager will issue) the certificate for connector.example.com',
     ],
+    [{ 'ingress.enabled': true }, 'ingress.enabled=true without ingress.tls: Concur calls the connector only over HTTPS'],
+    [
+      { existingSecret: 'mine' },
+      'existingSecret=mine and secrets.encryptionKey, secrets.metricsUsername, secrets.metricsPassword, secrets.tenants.acme are both set: the pods read only the existing Secret',
+    ],
+    [
+      { 'metrics.serviceMonitor.enabled': true },
+      'metrics.serviceMonitor.enabled=true with networkPolicy.enabled=true and an empty networkPolicy.metricsFrom: the NetworkPolicy would block Prometheus',
+    ],
+    [{ 'tenants[0].lookup.file': 'projects.csv' }, 'tenants[acme].lookup.file="projects.csv" is not a key of lookup.files (acme-projects.csv)'],
   ])('embedded with %j', (set, message) => {
     expect(fails(EMBEDDED, set)).toContain(message);
   });
@@ -312,9 +341,90 @@ describe('values that cannot work fail to render, saying why', () => {
       [{ 'config.tenants': 'x' }, 'Additional property tenants is not allowed'],
       [{ 'secrets.databaseUrl': 'mysql://x' }, 'secrets.databaseUrl'],
       [{ 'ingress.hosts[0].paths[0].pathType': 'Everything' }, 'pathType'],
+      [{ 'pdb.maxUnavailable': 0 }, 'pdb.maxUnavailable'],
+      [{ 'database.persistence.accessModes': ['ReadWriteMany'] }, 'database.persistence.accessModes.0'],
     ])('refuses %j', (set, message) => {
       expect(fails(EMBEDDED, set)).toContain(message);
     });
+  });
+});
+
+describe('names and labels', () => {
+  // Helm allows release names of up to 53 characters; every name and label must still fit Kubernetes' 63.
+  const LONG_RELEASE = 'acme-corporation-concur-expense-connector-production1';
+
+  it.each([EMBEDDED, PRODUCTION])('stay valid and distinct with a 53-character release name (%s)', async (scenario) => {
+    const objects = render({ valuesFiles: [scenario], releaseName: LONG_RELEASE }).objects as K8sObject[];
+    expect(LONG_RELEASE).toHaveLength(53);
+    await expectValid(objects);
+    for (const object of objects) expect(object.metadata.name.length).toBeLessThanOrEqual(63);
+    const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('are checked: a name or label Kubernetes would refuse is a problem', async () => {
+    const [service] = objectsOf(EMBEDDED).filter((o) => o.kind === 'Service');
+    const tooLong = { ...service, metadata: { ...service.metadata, name: 'x'.repeat(64) } };
+    await expect(expectValid([tooLong])).rejects.toThrow('is 64 characters, more than 63');
+    const badLabel = { ...service, metadata: { ...service.metadata, labels: { [`${'y'.repeat(64)}-client`]: 'true' } } };
+    await expect(expectValid([badLabel])).rejects.toThrow('its name part must be 1-63');
+    const badValue = { ...service, metadata: { ...service.metadata, labels: { app: 'has space' } } };
+    await expect(expectValid([badValue])).rejects.toThrow('value "has space" must be at most 63');
+  });
+
+  it('let the helm test pod through the NetworkPolicy with a label that selects this release only', () => {
+    const objects = render({ valuesFiles: [EMBEDDED], releaseName: LONG_RELEASE }).objects as K8sObject[];
+    const testPod = one(objects, 'Pod', 'test');
+    const selector = one(objects, 'NetworkPolicy').spec.ingress[0].from[0].podSelector.matchLabels;
+    expect(Object.entries(selector).every(([key, value]) => testPod.metadata.labels![key] === value)).toBe(true);
+    expect(selector['concur-launch-connector.io/client']).toBe(one(objects, 'Deployment').metadata.name);
+  });
+});
+
+describe('the SQLite claim', () => {
+  it('is kept by `helm uninstall` (it holds the audit log) unless resourcePolicy is emptied', () => {
+    expect(one(objectsOf(EMBEDDED), 'PersistentVolumeClaim').metadata.annotations!['helm.sh/resource-policy']).toBe('keep');
+    const deleted = one(objectsOf(EMBEDDED, { 'database.persistence.resourcePolicy': '', 'database.persistence.annotations': { team: 'x' } }), 'PersistentVolumeClaim');
+    expect(deleted.metadata.annotations).toEqual({ team: 'x' });
+  });
+});
+
+describe('an Ingress without tls', () => {
+  it('renders when a load balancer in front ends TLS (ingress.tlsTerminatedUpstream)', () => {
+    const ingress = one(objectsOf(EMBEDDED, { 'ingress.enabled': true, 'ingress.tlsTerminatedUpstream': true }), 'Ingress');
+    expect(ingress.spec.tls).toBeUndefined();
+  });
+});
+
+describe('NOTES', () => {
+  const notesOf = (valuesFile: string, set: Record<string, unknown> = {}) => notes({ valuesFiles: [valuesFile], set });
+
+  it('production: the URLs to register in Concur, and what to do when a migration fails', () => {
+    const text = notesOf(PRODUCTION);
+    expect(text).toContain('Test Connection:    https://concur-connector.acme.example.com/system/v1.0/testconnection');
+    expect(text).toContain('Launch (v4 form):   https://concur-connector.acme.example.com/launchexternalurl/v4/form');
+    expect(text).toContain('logs job/ci-release-concur-launch-connector-migrate');
+    expect(text).toContain('delete secret,configmap,serviceaccount,job -l app.kubernetes.io/instance=ci-release,app.kubernetes.io/component=migration');
+    expect(text).toContain('raise migration.activeDeadlineSeconds (240s) together with helm');
+    expect(text).not.toContain('WARNING');
+  });
+
+  it('existing Secret: the keys it must hold, and no hook copy to clean up', () => {
+    const text = notesOf(EXISTING_SECRET);
+    expect(text).toMatch(/Secrets come from Secret concur-connector-secrets, which must hold the keys:\n {2}CONNECTOR_ENCRYPTION_KEY\n {2}DATABASE_URL\n/);
+    expect(text).not.toContain('delete secret,configmap');
+  });
+
+  it('embedded without an Ingress: how Concur can reach it, no migration Job', () => {
+    const text = notesOf(EMBEDDED);
+    expect(text).toContain('Storage: SQLite on a PersistentVolumeClaim (one replica)');
+    expect(text).toContain('No Ingress is enabled (ingress.enabled=false)');
+    expect(text).not.toContain('hook Job');
+  });
+
+  it('warns when a directly exposed Service trusts X-Forwarded-For', () => {
+    expect(notesOf(EMBEDDED, { 'service.type': 'LoadBalancer' })).toContain('WARNING: service.type=LoadBalancer without an Ingress, and connector.trustProxy=1');
+    expect(notesOf(EMBEDDED, { 'service.type': 'LoadBalancer', 'connector.trustProxy': 0 })).not.toContain('WARNING');
   });
 });
 

@@ -18,6 +18,8 @@ export interface K8sObject {
   metadata: { name: string; annotations?: Record<string, string>; labels?: Record<string, string> };
   data?: Record<string, string>;
   spec?: any;
+  /** ServiceAccount only. */
+  automountServiceAccountToken?: boolean;
 }
 
 interface EnvVar {

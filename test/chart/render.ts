@@ -27,3 +27,6 @@ export async function expectValid(objects: KubeObject[]): Promise<void> {
   const problems = await findProblems(objects);
   if (problems.length > 0) throw new Error(`invalid rendered objects:\n- ${problems.join('\n- ')}`);
 }
+
+/** NOTES.txt as `helm install` prints it with these options. */
+export { renderNotes as notes } from '../../scripts/chart-tools.mjs';

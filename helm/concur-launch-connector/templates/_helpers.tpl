@@ -17,6 +17,12 @@
 {{- end }}
 {{- end }}
 
+{{/* fullname with a suffix, still at most 63 characters (the fullname is shortened first); args: list $ "suffix". */}}
+{{- define "concur-launch-connector.suffixedName" -}}
+{{- $suffix := index . 1 }}
+{{- printf "%s-%s" (include "concur-launch-connector.fullname" (index . 0) | trunc (int (sub 62 (len $suffix))) | trimSuffix "-") $suffix }}
+{{- end }}
+
 {{/* The chart label value: name-version. */}}
 {{- define "concur-launch-connector.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
@@ -62,9 +68,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (include "concur-launch-connector.fullname" .) .Values.existingSecret }}
 {{- end }}
 
-{{/* Label that lets a pod through the NetworkPolicy to the connector (the helm test pod has it). */}}
+{{/* Label that lets a pod through the NetworkPolicy to the connector (the helm test pod has it): a fixed key, the fullname as value. */}}
 {{- define "concur-launch-connector.clientLabel" -}}
-{{ include "concur-launch-connector.fullname" . }}-client: "true"
+concur-launch-connector.io/client: {{ include "concur-launch-connector.fullname" . | quote }}
 {{- end }}
 
 {{/* True when more than one pod may run at once (several replicas or an HPA). */}}
@@ -223,7 +229,7 @@ METRICS_PASSWORD: {{ $s.metricsPassword | b64enc | quote }}
 {{- if eq $.Values.database.type "sqlite" }}
 - name: data
   persistentVolumeClaim:
-    claimName: {{ $.Values.database.persistence.existingClaim | default (printf "%s-data" (include "concur-launch-connector.fullname" $)) }}
+    claimName: {{ $.Values.database.persistence.existingClaim | default (include "concur-launch-connector.suffixedName" (list $ "data")) }}
 {{- end }}
 {{- end }}
 
@@ -264,8 +270,27 @@ METRICS_PASSWORD: {{ $s.metricsPassword | b64enc | quote }}
 {{- $problems = append $problems (printf "secrets.tenants.%s: no tenant has the id %q (tenants: %s)." $id $id (join ", " $ids)) }}
 {{- end }}
 {{- end }}
-{{- if not $v.existingSecret }}
+{{- range $v.tenants }}
+{{- $lookup := .lookup | default dict }}
+{{- if and (eq (toString $lookup.type) "file") $lookup.file (not (hasPrefix "/" (toString $lookup.file))) (not (hasKey $v.lookup.files (toString $lookup.file))) }}
+{{- $problems = append $problems (printf "tenants[%s].lookup.file=%q is not a key of lookup.files (%s): add the file there, or give the absolute path of a file in lookup.existingConfigMap (/etc/concur-lookup/<key>)." .id $lookup.file (join ", " (keys $v.lookup.files | sortAlpha) | default "empty")) }}
+{{- end }}
+{{- end }}
 {{- $s := $v.secrets }}
+{{- if $v.existingSecret }}
+{{- $set := list }}
+{{- range $key := list "encryptionKey" "databaseUrl" "redisUrl" "metricsUsername" "metricsPassword" }}
+{{- if get $s $key }}
+{{- $set = append $set (printf "secrets.%s" $key) }}
+{{- end }}
+{{- end }}
+{{- range $id, $_ := $s.tenants }}
+{{- $set = append $set (printf "secrets.tenants.%s" $id) }}
+{{- end }}
+{{- if $set }}
+{{- $problems = append $problems (printf "existingSecret=%s and %s are both set: the pods read only the existing Secret, so these values would be ignored. Put them in Secret %s (keys: %s), or drop existingSecret." $v.existingSecret (join ", " $set) $v.existingSecret (include "concur-launch-connector.secretKeys" . | splitList "\n" | join ", ")) }}
+{{- end }}
+{{- else }}
 {{- if not $s.encryptionKey }}
 {{- $problems = append $problems "secrets.encryptionKey is missing: set it to base64 of 32 random bytes (`openssl rand -base64 32`), the same for every pod, or use existingSecret." }}
 {{- else if ne (len (b64dec $s.encryptionKey)) 32 }}
@@ -289,6 +314,12 @@ METRICS_PASSWORD: {{ $s.metricsPassword | b64enc | quote }}
 {{- end }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- if and $v.ingress.enabled (empty $v.ingress.tls) (not $v.ingress.tlsTerminatedUpstream) }}
+{{- $problems = append $problems "ingress.enabled=true without ingress.tls: Concur calls the connector only over HTTPS and sends the Test Connection password with every call. Add ingress.tls (secretName and hosts; cert-manager can issue it), or set ingress.tlsTerminatedUpstream=true if a load balancer in front of the ingress controller ends TLS." }}
+{{- end }}
+{{- if and $v.metrics.enabled $v.metrics.serviceMonitor.enabled $v.networkPolicy.enabled (empty $v.networkPolicy.metricsFrom) }}
+{{- $problems = append $problems "metrics.serviceMonitor.enabled=true with networkPolicy.enabled=true and an empty networkPolicy.metricsFrom: the NetworkPolicy would block Prometheus from /metrics. Set networkPolicy.metricsFrom to Prometheus's namespace or pods (e.g. [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}])." }}
 {{- end }}
 {{- range $i, $tls := $v.ingress.tls }}
 {{- if and $v.ingress.enabled (not $tls.secretName) }}
