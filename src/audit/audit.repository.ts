@@ -1,11 +1,28 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import { dialectOf } from '../database/database.factory.js';
 import type { DatabaseDialect } from '../database/database.info.js';
 import { DB } from '../database/database.tokens.js';
-import type { AuditEventTable, Database } from '../database/database.types.js';
+import type { AuditCheckpointTable, AuditEventTable, Database } from '../database/database.types.js';
 import { pendingMigrations } from '../database/migrations.js';
+import type { AuditFilter } from './audit.types.js';
 import { GENESIS_HASH } from './hash-chain.js';
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- nothing selected yet
+type EventQuery = SelectQueryBuilder<Database, 'audit_events', {}>;
+
+/** Filters that are one column compared for equality. */
+const EQUALITY_FILTERS = {
+  tenantId: 'tenant_id',
+  companyDomain: 'company_domain',
+  actingUser: 'acting_user',
+  reportOwner: 'report_owner',
+  field: 'field',
+  type: 'event_type',
+  outcome: 'outcome',
+  launchId: 'launch_id',
+  correlationId: 'correlation_id',
+} as const satisfies Partial<Record<keyof AuditFilter, keyof AuditEventTable>>;
 
 /** Transaction-scoped advisory lock held by whoever appends to the log, in any replica (PostgreSQL). */
 const APPEND_LOCK_KEY = 7_264_001_002;
@@ -76,14 +93,25 @@ export class AuditRepository {
     return this.db.selectFrom('audit_events').selectAll().orderBy('seq', 'desc').limit(limit).execute();
   }
 
-  /** Every event in seq order, read in batches so memory stays flat however long the log. */
-  async *iterateAll(batch = 1000): AsyncIterable<AuditEventTable> {
-    let after = 0;
+  /** Every event after `afterSeq` in seq order, read in batches so memory stays flat however long the log. */
+  iterateAll(batch = 1000, afterSeq = 0): AsyncIterable<AuditEventTable> {
+    return this.iterateFiltered({}, { afterSeq, batch });
+  }
+
+  /**
+   * Events matching `filter`, oldest first, after `afterSeq` and up to `throughSeq`, read in
+   * batches of `batch` (keyset pagination on seq), so memory stays flat for any number of rows.
+   */
+  async *iterateFiltered(
+    filter: AuditFilter,
+    { afterSeq = 0, throughSeq, batch = 1000 }: { afterSeq?: number; throughSeq?: number; batch?: number } = {},
+  ): AsyncIterable<AuditEventTable> {
+    let after = afterSeq;
     for (;;) {
-      const rows = await this.db
-        .selectFrom('audit_events')
+      const rows = await this.filtered(filter)
         .selectAll()
         .where('seq', '>', after)
+        .$if(throughSeq !== undefined, (qb) => qb.where('seq', '<=', throughSeq!))
         .orderBy('seq')
         .limit(batch)
         .execute();
@@ -91,6 +119,81 @@ export class AuditRepository {
       if (rows.length < batch) return;
       after = Number(rows[rows.length - 1].seq);
     }
+  }
+
+  /** Up to `limit` events matching `filter` with a seq below `beforeSeq` (any when undefined), newest first. */
+  search(filter: AuditFilter, limit: number, beforeSeq?: number): Promise<AuditEventTable[]> {
+    return this.filtered(filter)
+      .selectAll()
+      .$if(beforeSeq !== undefined, (qb) => qb.where('seq', '<', beforeSeq!))
+      .orderBy('seq', 'desc')
+      .limit(limit)
+      .execute();
+  }
+
+  findBySeq(seq: number): Promise<AuditEventTable | undefined> {
+    return this.db.selectFrom('audit_events').selectAll().where('seq', '=', seq).executeTakeFirst();
+  }
+
+  findById(id: string): Promise<AuditEventTable | undefined> {
+    return this.db.selectFrom('audit_events').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The checkpoint of the newest retention purge (the highest purged seq), if any. */
+  latestCheckpoint(): Promise<AuditCheckpointTable | undefined> {
+    return this.db
+      .selectFrom('audit_checkpoints')
+      .selectAll()
+      .orderBy('purged_through_seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  /** The lowest seq still in the log, or undefined when it is empty. */
+  async firstSeq(): Promise<number | undefined> {
+    const row = await this.db.selectFrom('audit_events').select('seq').orderBy('seq').limit(1).executeTakeFirst();
+    return row ? Number(row.seq) : undefined;
+  }
+
+  /** The newest event that occurred before `time` (ISO), if any. */
+  async lastBefore(time: string): Promise<AuditEventTable | undefined> {
+    const row = await this.db
+      .selectFrom('audit_events')
+      .select(({ fn }) => fn.max('seq').as('seq'))
+      .where('occurred_at', '<', time)
+      .executeTakeFirst();
+    if (row?.seq === null || row?.seq === undefined) return undefined;
+    return this.findBySeq(Number(row.seq));
+  }
+
+  /** Records a purge; must run in the append transaction that wrote its checkpoint event, before purgeThrough. */
+  async insertCheckpoint(row: AuditCheckpointTable): Promise<void> {
+    await this.db.insertInto('audit_checkpoints').values(row).execute();
+  }
+
+  /** Deletes the events up to `seq`; the database refuses unless a checkpoint covers them. Returns how many. */
+  async purgeThrough(seq: number): Promise<number> {
+    const result = await this.db.deleteFrom('audit_events').where('seq', '<=', seq).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** audit_events narrowed by every filter that is set. */
+  private filtered(filter: AuditFilter): EventQuery {
+    let query: EventQuery = this.db.selectFrom('audit_events');
+    for (const [key, column] of Object.entries(EQUALITY_FILTERS) as Array<[keyof typeof EQUALITY_FILTERS, keyof AuditEventTable]>) {
+      const value = filter[key];
+      if (value !== undefined) query = query.where(column, '=', value);
+    }
+    if (filter.from !== undefined) query = query.where('occurred_at', '>=', filter.from);
+    if (filter.to !== undefined) query = query.where('occurred_at', '<', filter.to);
+    if (filter.item !== undefined) {
+      // The item itself, or a URL below it: [item + '/', item + '0') in byte order ('0' follows '/').
+      // PostgreSQL compares in its "C" collation, which is byte order and what the index is built with.
+      const url = this.dialect === 'postgres' ? sql`item_url COLLATE "C"` : sql.ref('item_url');
+      const item = filter.item.replace(/\/+$/, '');
+      query = query.where(sql<boolean>`(${url} = ${item} OR (${url} >= ${`${item}/`} AND ${url} < ${`${item}0`}))`);
+    }
+    return query;
   }
 
   /**

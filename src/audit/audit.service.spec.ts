@@ -113,7 +113,7 @@ describe(AuditService.name, () => {
       );
       expect(events.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
       const last = events.find((e) => e.seq === 100)!;
-      expect(await service.verify()).toEqual({ intact: true, count: 100, headSeq: 100, headHash: last.hash });
+      expect(await service.verify()).toEqual({ intact: true, count: 100, firstSeq: 1, headSeq: 100, headHash: last.hash });
     });
 
     it('logs a failed write and keeps going', async () => {
@@ -226,12 +226,13 @@ describe(AuditService.name, () => {
       expect(await service.verify()).toMatchObject({ intact: true, count: 4 });
     });
 
-    it('runs at bootstrap on SQLite, closing even a request made a moment ago, and sets no timer', async () => {
+    it('runs at bootstrap on SQLite, closing even a request made a moment ago, and sets no reconcile timer', async () => {
       await service.record(input({ type: 'update.requested', outcome: 'pending', launchId: 'fresh' }));
       const timers = jest.spyOn(global, 'setInterval');
       await service.onApplicationBootstrap();
       expect((await service.eventsOfLaunch('fresh')).map((e) => e.type)).toEqual(['update.requested', 'update.failed']);
-      expect(timers).not.toHaveBeenCalled();
+      // The one timer is the chain-head log line's (audit.headLogIntervalSeconds, an hour by default).
+      expect(timers.mock.calls.map(([, ms]) => ms)).toEqual([3_600_000]);
       await service.onModuleDestroy();
     });
 
@@ -241,7 +242,7 @@ describe(AuditService.name, () => {
         const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
         const early = new AuditService(new AuditRepository(bare), new Metrics(), new AppConfig());
         await expect(early.onApplicationBootstrap()).resolves.toBeUndefined();
-        expect(warned).toHaveBeenCalledWith(expect.stringContaining('migrations pending (001_initial, 002_audit_append_only)'));
+        expect(warned).toHaveBeenCalledWith(expect.stringContaining('migrations pending (001_initial, 002_audit_append_only, 003_audit_workbench)'));
       } finally {
         await bare.destroy();
       }
@@ -307,7 +308,7 @@ describe(AuditService.name, () => {
 
     it('reports an edited value as altered at that event', async () => {
       await sql`UPDATE audit_events SET new_value = 'changed' WHERE seq = 3`.execute(db);
-      expect(await service.verify()).toEqual({ intact: false, brokenAt: 3, why: 'event #3 was altered', intactUpTo: 2 });
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 3, why: 'event #3 was altered', intactUpTo: 2, firstSeq: 1 });
     });
 
     it('reports an edited prev_hash as altered at that event', async () => {
@@ -317,35 +318,35 @@ describe(AuditService.name, () => {
 
     it('reports a deleted middle event as missing', async () => {
       await sql`DELETE FROM audit_events WHERE seq = 3`.execute(db);
-      expect(await service.verify()).toEqual({ intact: false, brokenAt: 3, why: 'event #3 is missing', intactUpTo: 2 });
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 3, why: 'event #3 is missing', intactUpTo: 2, firstSeq: 1 });
     });
 
     it('reports a deleted first event as missing', async () => {
       await sql`DELETE FROM audit_events WHERE seq = 1`.execute(db);
-      expect(await service.verify()).toEqual({ intact: false, brokenAt: 1, why: 'event #1 is missing', intactUpTo: 0 });
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 1, why: 'event #1 is missing', intactUpTo: 0, firstSeq: 1 });
     });
 
     it('reports a forged replacement with its own valid hash but a wrong link at its seq', async () => {
       await sql`DELETE FROM audit_events WHERE seq = 3`.execute(db);
       await insertRaw(await forge(3, (await rowAt(1)).hash));
-      expect(await service.verify()).toEqual({ intact: false, brokenAt: 3, why: 'event #3 does not follow #2', intactUpTo: 2 });
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 3, why: 'event #3 does not follow #2', intactUpTo: 2, firstSeq: 1 });
     });
 
     it('reports a forged replacement linked correctly to its predecessor at the next event', async () => {
       await sql`DELETE FROM audit_events WHERE seq = 3`.execute(db);
       await insertRaw(await forge(3, (await rowAt(2)).hash));
-      expect(await service.verify()).toEqual({ intact: false, brokenAt: 4, why: 'event #4 does not follow #3', intactUpTo: 3 });
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 4, why: 'event #4 does not follow #3', intactUpTo: 3, firstSeq: 1 });
     });
 
     it('reports a forged last event that replaced the deleted one at its seq', async () => {
       await sql`DELETE FROM audit_events WHERE seq = 5`.execute(db);
       await insertRaw(await forge(5, (await rowAt(3)).hash));
-      expect(await service.verify()).toEqual({ intact: false, brokenAt: 5, why: 'event #5 does not follow #4', intactUpTo: 4 });
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 5, why: 'event #5 does not follow #4', intactUpTo: 4, firstSeq: 1 });
     });
 
     it('reports a forged event appended with a wrong link at its seq', async () => {
       await insertRaw(await forge(6, GENESIS_HASH));
-      expect(await service.verify()).toEqual({ intact: false, brokenAt: 6, why: 'event #6 does not follow #5', intactUpTo: 5 });
+      expect(await service.verify()).toEqual({ intact: false, brokenAt: 6, why: 'event #6 does not follow #5', intactUpTo: 5, firstSeq: 1 });
     });
 
     it('shows a cut-off tail only as a lower head, to compare with a head recorded elsewhere', async () => {

@@ -4,13 +4,25 @@ import { AppConfig, type ConcurConfig } from '../config/index.js';
 import type { AuditEventTable } from '../database/database.types.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { AuditRepository } from './audit.repository.js';
-import type { AuditEvent, AuditEventInput, AuditEventType, AuditOutcome, ChainVerification } from './audit.types.js';
-import { eventHash, verifyChain } from './hash-chain.js';
+import type {
+  AuditEvent,
+  AuditEventInput,
+  AuditEventType,
+  AuditFilter,
+  AuditOutcome,
+  AuditPage,
+  ChainHead,
+  ChainVerification,
+} from './audit.types.js';
+import { canonicalJson, eventHash, verifyChain } from './hash-chain.js';
 
 const MAX_ITEM_URL = 2048;
 const MAX_USER_AGENT = 512;
 const MAX_OTHER = 512;
 const MAX_LATEST = 1000;
+/** Largest page of a search. */
+export const MAX_PAGE_SIZE = 500;
+const DAY_MS = 86_400_000;
 /** Attempts when another writer (another process) took the next seq between our read and insert. */
 const MAX_APPEND_ATTEMPTS = 5;
 /** How often each replica looks for interrupted updates on PostgreSQL. */
@@ -84,6 +96,8 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuditService.name);
   private tail: Promise<unknown> = Promise.resolve();
   private reconcileTimer?: NodeJS.Timeout;
+  private headLogTimer?: NodeJS.Timeout;
+  private retentionTimer?: NodeJS.Timeout;
   private periodicRun?: Promise<void>;
   private schemaReady = false;
 
@@ -113,12 +127,123 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
       this.reconcileTimer = setInterval(() => void this.reconcilePeriodically(), RECONCILE_INTERVAL_MS);
       this.reconcileTimer.unref();
     }
+    const { headLogIntervalSeconds, retention } = this.config.audit;
+    if (headLogIntervalSeconds > 0) {
+      this.headLogTimer = setInterval(() => void this.logHead(), headLogIntervalSeconds * 1000);
+      this.headLogTimer.unref();
+    }
+    if (retention.days > 0) {
+      if (this.schemaReady) await this.purgeQuietly();
+      this.retentionTimer = setInterval(() => void this.purgeQuietly(), retention.checkIntervalHours * 3_600_000);
+      this.retentionTimer.unref();
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
-    clearInterval(this.reconcileTimer);
-    this.reconcileTimer = undefined;
+    for (const timer of [this.reconcileTimer, this.headLogTimer, this.retentionTimer]) clearInterval(timer);
+    this.reconcileTimer = this.headLogTimer = this.retentionTimer = undefined;
     await this.periodicRun;
+  }
+
+  /** The newest event's place in the chain (seq 0 and the genesis hash when the log is empty). */
+  head(): Promise<ChainHead> {
+    return this.repository.head();
+  }
+
+  /**
+   * Writes the chain head to the application log, so it can be kept outside the database: a
+   * later `verify` that ends on the same hash proves nothing before it was changed.
+   */
+  async logHead(): Promise<ChainHead | undefined> {
+    try {
+      const head = await this.repository.head();
+      this.logger.log({ auditChainHead: head }, `audit chain head #${head.seq} ${head.hash}`);
+      return head;
+    } catch (err) {
+      this.logger.warn(`The audit chain head could not be read: ${messageOf(err)}`);
+      return undefined;
+    }
+  }
+
+  /** One page of events matching `filter`, newest first, continuing after `cursor` (from a previous page). */
+  async search(filter: AuditFilter, limit: number, cursor?: string): Promise<AuditPage> {
+    const size = Math.min(Math.max(Math.trunc(limit) || 1, 1), MAX_PAGE_SIZE);
+    const before = cursor === undefined ? undefined : decodeCursor(cursor);
+    // One more than asked tells whether another page follows.
+    const rows = await this.repository.search(filter, size + 1, before);
+    const events = rows.slice(0, size).map(toAuditEvent);
+    const nextCursor = rows.length > size ? encodeCursor(events[events.length - 1].seq) : null;
+    return { events, nextCursor };
+  }
+
+  async eventById(id: string): Promise<AuditEvent | undefined> {
+    const row = await this.repository.findById(id);
+    return row ? toAuditEvent(row) : undefined;
+  }
+
+  /**
+   * Everything an export of `filter` writes: the chain head when it starts, and the matching
+   * events up to that head, oldest first, read in batches (constant memory for any size).
+   */
+  async exportEvents(filter: AuditFilter): Promise<{ head: ChainHead; events: AsyncIterable<AuditEvent> }> {
+    const head = await this.repository.head();
+    const rows = this.repository.iterateFiltered(filter, { throughSeq: head.seq });
+    return {
+      head,
+      events: (async function* () {
+        for await (const row of rows) yield toAuditEvent(row);
+      })(),
+    };
+  }
+
+  /**
+   * Removes events older than `days` days, keeping the rest verifiable: first an `audit.purged`
+   * event records the purged range and the hash of its last event, and a checkpoint row lets the
+   * database accept the delete; all in one append transaction. Nothing happens when no event is old enough.
+   */
+  async purgeOlderThan(days: number, actingUser = 'retention'): Promise<PurgeResult> {
+    if (!Number.isInteger(days) || days < 1) throw new Error(`purge: days must be a whole number of at least 1 (got ${days})`);
+    const cutoff = new Date(Date.now() - days * DAY_MS).toISOString();
+    let result: PurgeResult = { purged: 0, cutoff };
+    await this.enqueue(() =>
+      this.commit('audit.purged', async (append, log) => {
+        result = { purged: 0, cutoff };
+        const last = await log.lastBefore(cutoff);
+        const prior = await log.latestCheckpoint();
+        if (!last || (prior && Number(last.seq) <= prior.purged_through_seq)) return;
+        const fromSeq = prior ? prior.purged_through_seq + 1 : ((await log.firstSeq()) ?? 1);
+        const throughSeq = Number(last.seq);
+        const event = await append(
+          eventBody({
+            type: 'audit.purged',
+            outcome: 'success',
+            actingUser,
+            newValue: checkpointRecord(fromSeq, throughSeq, last.hash),
+            reason: `retention: events #${fromSeq}..#${throughSeq} (before ${cutoff}) purged; #${throughSeq} ended on ${last.hash}`,
+          }),
+        );
+        await log.insertCheckpoint({
+          checkpoint_seq: event.seq,
+          purged_from_seq: fromSeq,
+          purged_through_seq: throughSeq,
+          purged_through_hash: last.hash,
+          created_at: event.occurred_at,
+        });
+        const purged = await log.purgeThrough(throughSeq);
+        result = { purged, cutoff, fromSeq, throughSeq, checkpointSeq: event.seq };
+      }),
+    );
+    if (result.purged > 0) this.logger.log(`Audit retention: purged ${result.purged} event(s) #${result.fromSeq}..#${result.throughSeq}, checkpoint #${result.checkpointSeq}`);
+    return result;
+  }
+
+  private async purgeQuietly(): Promise<void> {
+    try {
+      if (!this.schemaReady) this.schemaReady = (await this.repository.pendingMigrations()).length === 0;
+      if (this.schemaReady) await this.purgeOlderThan(this.config.audit.retention.days);
+    } catch (err) {
+      this.logger.warn(`Audit retention purge failed: ${messageOf(err)}`);
+    }
   }
 
   /**
@@ -157,8 +282,29 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     return marked.length;
   }
 
+  /**
+   * Recomputes the chain from #1, or from the newest retention checkpoint on. A checkpoint only
+   * counts when the chain holds its `audit.purged` event saying the same: a checkpoint row
+   * written into the database by hand does not excuse the events it claims were purged.
+   */
   async verify(): Promise<ChainVerification> {
-    return verifyChain(this.repository.iterateAll());
+    const checkpoint = await this.repository.latestCheckpoint();
+    if (!checkpoint) return verifyChain(this.repository.iterateAll());
+    const throughSeq = Number(checkpoint.purged_through_seq);
+    const checkpointSeq = Number(checkpoint.checkpoint_seq);
+    const fromSeq = Number(checkpoint.purged_from_seq);
+    // The event's own integrity is checked by the walk below; here, that it is the purge the row claims.
+    const event = await this.repository.findBySeq(checkpointSeq);
+    if (checkpointSeq <= throughSeq || event?.event_type !== 'audit.purged' || event.new_value !== checkpointRecord(fromSeq, throughSeq, checkpoint.purged_through_hash)) {
+      return {
+        intact: false,
+        brokenAt: fromSeq,
+        why: `events #${fromSeq}..#${throughSeq} are gone, and no purge in the chain records it (checkpoint #${checkpointSeq} is not an audit.purged event that says so)`,
+        intactUpTo: fromSeq - 1,
+        firstSeq: fromSeq,
+      };
+    }
+    return verifyChain(this.repository.iterateAll(1000, throughSeq), { seq: throughSeq + 1, prevHash: checkpoint.purged_through_hash });
   }
 
   async eventsOfLaunch(launchId: string): Promise<AuditEvent[]> {
@@ -234,6 +380,39 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
       for (const row of rows) this.metrics.auditEvents.inc({ type: row.event_type, outcome: row.outcome });
       return rows;
     }
+  }
+}
+
+export interface PurgeResult {
+  purged: number;
+  /** Events that occurred before this ISO time were purged. */
+  cutoff: string;
+  fromSeq?: number;
+  throughSeq?: number;
+  checkpointSeq?: number;
+}
+
+/** What an `audit.purged` event records (its new_value), exactly as a checkpoint row must repeat it. */
+function checkpointRecord(purgedFromSeq: number, purgedThroughSeq: number, purgedThroughHash: string): string {
+  return canonicalJson({ purgedFromSeq, purgedThroughSeq, purgedThroughHash });
+}
+
+/** An opaque page cursor: the seq of the last event shown. */
+function encodeCursor(seq: number): string {
+  return Buffer.from(`s${seq}`, 'utf8').toString('base64url');
+}
+
+/** The seq a cursor continues below; throws InvalidCursorError on anything not made by encodeCursor. */
+function decodeCursor(cursor: string): number {
+  const match = /^s([1-9]\d{0,15})$/.exec(/^[A-Za-z0-9_-]{1,24}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '');
+  if (!match) throw new InvalidCursorError();
+  return Number(match[1]);
+}
+
+/** A search cursor that no page handed out. */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not one a previous page returned: start again without it');
   }
 }
 

@@ -1,11 +1,23 @@
-export type AuditEventType =
-  | 'launch.accepted'
-  | 'launch.rejected'
-  | 'update.requested'
-  | 'update.succeeded'
-  | 'update.failed';
+export const AUDIT_EVENT_TYPES = [
+  'launch.accepted',
+  'launch.rejected',
+  'update.requested',
+  'update.succeeded',
+  'update.failed',
+  /** An auditor signed in, failed to, or signed out. */
+  'audit.sign_in',
+  'audit.sign_out',
+  /** An auditor read the log: a search, an event, an export, a verification. */
+  'audit.read',
+  /** A retention purge: the checkpoint that records which events were removed and the hash they ended on. */
+  'audit.purged',
+] as const;
 
-export type AuditOutcome = 'success' | 'failure' | 'pending';
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+export const AUDIT_OUTCOMES = ['success', 'failure', 'pending'] as const;
+
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 export interface AuditEventInput {
   type: AuditEventType;
@@ -49,6 +61,41 @@ export interface AuditEvent {
   hash: string;
 }
 
+/**
+ * What `verify` found. The chain starts at #1, or after the newest retention checkpoint at
+ * `firstSeq` (the events before it were purged, and the checkpoint event records their last hash).
+ */
 export type ChainVerification =
-  | { intact: true; count: number; headSeq: number; headHash: string }
-  | { intact: false; brokenAt: number; why: string; intactUpTo: number };
+  | { intact: true; count: number; firstSeq: number; headSeq: number; headHash: string }
+  | { intact: false; brokenAt: number; why: string; intactUpTo: number; firstSeq: number };
+
+/** Filters of a search or an export; every one optional, all of them must hold. */
+export interface AuditFilter {
+  /** ISO-8601 time, inclusive. */
+  from?: string;
+  /** ISO-8601 time, exclusive. */
+  to?: string;
+  tenantId?: string;
+  companyDomain?: string;
+  actingUser?: string;
+  reportOwner?: string;
+  /** An item's URL (a report, an entry, an allocation): its events and those of everything below it. */
+  item?: string;
+  field?: string;
+  type?: AuditEventType;
+  outcome?: AuditOutcome;
+  launchId?: string;
+  correlationId?: string;
+}
+
+/** One page of a search, newest first; `nextCursor` continues after its last event. */
+export interface AuditPage {
+  events: AuditEvent[];
+  nextCursor: string | null;
+}
+
+/** The newest event: its place in the chain. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}

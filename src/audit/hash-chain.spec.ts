@@ -72,12 +72,12 @@ describe('hash chain', () => {
 
   describe(verifyChain.name, () => {
     it('finds an empty chain intact at the genesis hash', async () => {
-      expect(await verifyChain([])).toEqual({ intact: true, count: 0, headSeq: 0, headHash: GENESIS_HASH });
+      expect(await verifyChain([])).toEqual({ intact: true, count: 0, firstSeq: 1, headSeq: 0, headHash: GENESIS_HASH });
     });
 
     it('finds an intact chain intact and reports its head', async () => {
       const rows = chain(5);
-      expect(await verifyChain(rows)).toEqual({ intact: true, count: 5, headSeq: 5, headHash: rows[4].hash });
+      expect(await verifyChain(rows)).toEqual({ intact: true, count: 5, firstSeq: 1, headSeq: 5, headHash: rows[4].hash });
     });
 
     it('reads async iterables', async () => {
@@ -90,7 +90,7 @@ describe('hash chain', () => {
 
     it('reports a chain that does not start at #1', async () => {
       expect(await verifyChain(chain(3).slice(1))).toEqual({
-        intact: false, brokenAt: 1, why: 'event #1 is missing', intactUpTo: 0,
+        intact: false, brokenAt: 1, why: 'event #1 is missing', intactUpTo: 0, firstSeq: 1,
       });
     });
 

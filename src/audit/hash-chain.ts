@@ -50,15 +50,23 @@ export function eventHash(row: HashedRow): string {
   return createHash('sha256').update(canonicalJson(hashed), 'utf8').digest('hex');
 }
 
-/** Walks rows in seq order from #1 and reports the first event that is missing, out of place or altered. */
+/** Where a chain starts: #1 after the genesis hash, or the first event kept after a retention purge. */
+export interface ChainStart {
+  seq: number;
+  prevHash: string;
+}
+
+/** Walks rows in seq order from `start` and reports the first event that is missing, out of place or altered. */
 export async function verifyChain(
   rows: Iterable<AuditEventTable> | AsyncIterable<AuditEventTable>,
+  start: ChainStart = { seq: 1, prevHash: GENESIS_HASH },
 ): Promise<ChainVerification> {
-  let expected = 1;
-  let prevHash = GENESIS_HASH;
+  const firstSeq = start.seq;
+  let expected = start.seq;
+  let prevHash = start.prevHash;
   for await (const row of rows) {
     const seq = Number(row.seq);
-    const broken = (why: string): ChainVerification => ({ intact: false, brokenAt: expected, why, intactUpTo: expected - 1 });
+    const broken = (why: string): ChainVerification => ({ intact: false, brokenAt: expected, why, intactUpTo: expected - 1, firstSeq });
     if (seq > expected) return broken(`event #${expected} is missing`);
     if (seq !== expected) return broken(`event #${expected} is out of order (found #${row.seq})`);
     if (eventHash(row) !== row.hash) return broken(`event #${seq} was altered`);
@@ -66,5 +74,5 @@ export async function verifyChain(
     prevHash = row.hash;
     expected += 1;
   }
-  return { intact: true, count: expected - 1, headSeq: expected - 1, headHash: prevHash };
+  return { intact: true, count: expected - firstSeq, firstSeq, headSeq: expected - 1, headHash: prevHash };
 }

@@ -184,6 +184,54 @@ export class TenantConfig {
   @ValidateNested() @Type(() => LookupSourceConfig) lookup: LookupSourceConfig;
 }
 
+export class AuditorAccount {
+  /** Sign-in name; also the acting user of the auditor's own audit events. */
+  @Matches(/^[A-Za-z0-9._@-]{1,64}$/) username: string;
+  /** `scrypt$N$r$p$salt$hash` (base64url), as printed by `concur-launch-connector hash-password`. Never the password itself. */
+  @Matches(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]{16,}\$[A-Za-z0-9_-]{32,}$/, {
+    message: 'passwordHash must be a scrypt hash from `concur-launch-connector hash-password` (scrypt$N$r$p$salt$hash)',
+  })
+  passwordHash: string;
+}
+
+export class AuditSignInConfig {
+  /** Failed sign-ins of one user name (known or not) before it is locked. */
+  @IsInt() @Min(1) @Max(100) maxFailures = 5;
+  /** How long a locked user name stays locked, and the window failures are counted in. */
+  @IsInt() @Min(10) @Max(86400) lockoutSeconds = 900;
+}
+
+/** Sign-in by an authenticating proxy (oauth2-proxy and the like) in front of the connector. */
+export class AuditTrustedHeaderConfig {
+  @IsBoolean() enabled = false;
+  /** Header holding the signed-in user's name. */
+  @Matches(/^[A-Za-z0-9-]{1,64}$/) userHeader = 'X-Forwarded-User';
+  /** Header holding the user's groups, comma-separated. */
+  @Matches(/^[A-Za-z0-9-]{1,64}$/) groupsHeader = 'X-Forwarded-Groups';
+  /** Group a user must be in to audit; empty: any user the proxy lets through. */
+  @IsArray() @IsString({ each: true }) @IsNotEmpty({ each: true }) auditorGroups: string[] = [];
+  /** Addresses (IPv4/IPv6, optionally /prefix) of the proxies; the headers of anyone else are ignored. */
+  @IsArray() @Matches(/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/, { each: true }) proxies: string[] = [];
+}
+
+export class AuditRetentionConfig {
+  /** Events older than this many days are purged, leaving a checkpoint; 0 keeps everything. */
+  @IsInt() @Min(0) @Max(36500) days = 0;
+  /** How often a replica looks for events to purge. */
+  @IsInt() @Min(1) @Max(168) checkIntervalHours = 24;
+}
+
+export class AuditConfig {
+  @IsArray() @ValidateNested({ each: true }) @Type(() => AuditorAccount) auditors: AuditorAccount[] = [];
+  @ValidateNested() @Type(() => AuditSignInConfig) signIn: AuditSignInConfig = new AuditSignInConfig();
+  @ValidateNested() @Type(() => AuditTrustedHeaderConfig) trustedHeader: AuditTrustedHeaderConfig = new AuditTrustedHeaderConfig();
+  @IsInt() @Min(300) @Max(86400) sessionTtlSeconds = 3600;
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/) cookieName = 'clc_audit';
+  /** Seconds between log lines giving the chain head (seq and hash) so it can be kept elsewhere; 0: never. */
+  @IsInt() @Min(0) @Max(86400) headLogIntervalSeconds = 3600;
+  @ValidateNested() @Type(() => AuditRetentionConfig) retention: AuditRetentionConfig = new AuditRetentionConfig();
+}
+
 export class AppConfig {
   @ValidateNested() @Type(() => ServerConfig) server: ServerConfig = new ServerConfig();
   @ValidateNested() @Type(() => PathsConfig) paths: PathsConfig = new PathsConfig();
@@ -197,6 +245,7 @@ export class AppConfig {
   @ValidateNested() @Type(() => RateLimitConfig) rateLimit: RateLimitConfig = new RateLimitConfig();
   @ValidateNested() @Type(() => MetricsConfig) metrics: MetricsConfig = new MetricsConfig();
   @ValidateNested() @Type(() => LoggingConfig) logging: LoggingConfig = new LoggingConfig();
+  @ValidateNested() @Type(() => AuditConfig) audit: AuditConfig = new AuditConfig();
   @IsArray() @ArrayMinSize(1) @ValidateNested({ each: true }) @Type(() => TenantConfig) tenants: TenantConfig[];
 
   /** Folder that relative paths in the configuration (lookup files) are resolved against. Set by the loader. */

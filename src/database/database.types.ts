@@ -35,8 +35,19 @@ export interface OAuthTokenTable {
   updated_at: string;
 }
 
+/** One retention purge: events purged_from..purged_through were deleted after the checkpoint event (checkpoint_seq) recorded them. */
+export interface AuditCheckpointTable {
+  checkpoint_seq: number;
+  purged_from_seq: number;
+  purged_through_seq: number;
+  /** hash of event purged_through_seq: the prev_hash the first kept event must carry. */
+  purged_through_hash: string;
+  created_at: string;
+}
+
 export interface Database {
   audit_events: AuditEventTable;
+  audit_checkpoints: AuditCheckpointTable;
   oauth_tokens: OAuthTokenTable;
 }
 

@@ -20,7 +20,7 @@ describe(migrateDatabase.name, () => {
     Object.assign(config.storage, { dataDir: dir, sqliteFile: 'c.db' });
     expect(await migrateDatabase(config)).toEqual({
       location: `SQLite ${join(dir, 'c.db')}`,
-      applied: ['001_initial', '002_audit_append_only'],
+      applied: ['001_initial', '002_audit_append_only', '003_audit_workbench'],
     });
     expect(await migrateDatabase(config)).toEqual({ location: `SQLite ${join(dir, 'c.db')}`, applied: [] });
   });

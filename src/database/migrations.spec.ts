@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { createSqliteKysely } from './database.factory.js';
 import type { Database } from './database.types.js';
-import { APPEND_ONLY_MESSAGE, CodeMigrationProvider, pendingMigrations, runMigrations } from './migrations.js';
+import { APPEND_ONLY_MESSAGE, AUDIT_FILTER_COLUMNS, CodeMigrationProvider, pendingMigrations, runMigrations } from './migrations.js';
 
 describe(runMigrations.name, () => {
   let db: Kysely<Database>;
@@ -15,16 +15,16 @@ describe(runMigrations.name, () => {
   });
 
   it('applies every migration once and nothing on a second run', async () => {
-    expect(await runMigrations(db)).toEqual(['001_initial', '002_audit_append_only']);
+    expect(await runMigrations(db)).toEqual(['001_initial', '002_audit_append_only', '003_audit_workbench']);
     expect(await runMigrations(db)).toEqual([]);
   });
 
   it('provides every migration from code', async () => {
-    expect(Object.keys(await new CodeMigrationProvider().getMigrations())).toEqual(['001_initial', '002_audit_append_only']);
+    expect(Object.keys(await new CodeMigrationProvider().getMigrations())).toEqual(['001_initial', '002_audit_append_only', '003_audit_workbench']);
   });
 
   it('lists pending migrations without applying them', async () => {
-    expect(await pendingMigrations(db)).toEqual(['001_initial', '002_audit_append_only']);
+    expect(await pendingMigrations(db)).toEqual(['001_initial', '002_audit_append_only', '003_audit_workbench']);
     expect(await db.introspection.getTables()).toEqual([]);
     await runMigrations(db);
     expect(await pendingMigrations(db)).toEqual([]);
@@ -65,18 +65,16 @@ describe(runMigrations.name, () => {
     ]);
   });
 
-  it('indexes the columns the audit is searched by', async () => {
+  it('indexes every column an auditor filters on, with seq second (the order of every page)', async () => {
     await runMigrations(db);
     const { rows } = await sql<{ name: string }>`
       SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' AND name LIKE '%_idx'
       ORDER BY name`.execute(db);
-    expect(rows.map((r) => r.name)).toEqual([
-      'audit_events_correlation_id_idx',
-      'audit_events_event_type_idx',
-      'audit_events_launch_id_idx',
-      'audit_events_occurred_at_idx',
-      'audit_events_tenant_id_idx',
-    ]);
+    expect(rows.map((r) => r.name)).toEqual([...AUDIT_FILTER_COLUMNS].sort().map((column) => `audit_events_${column}_seq_idx`));
+    for (const column of AUDIT_FILTER_COLUMNS) {
+      const { rows: columns } = await sql<{ name: string }>`SELECT name FROM pragma_index_info(${`audit_events_${column}_seq_idx`}) ORDER BY seqno`.execute(db);
+      expect(columns.map((c) => c.name)).toEqual([column, 'seq']);
+    }
   });
 
   it('rejects a second event with the same seq or id', async () => {
@@ -131,6 +129,30 @@ describe(runMigrations.name, () => {
       await db.deleteFrom('oauth_tokens').execute();
       expect(await db.selectFrom('audit_events').select('seq').execute()).toHaveLength(3);
       expect(await db.selectFrom('oauth_tokens').selectAll().execute()).toEqual([]);
+    });
+  });
+
+  describe('003_audit_workbench', () => {
+    const event = { seq: 1, id: 'a', occurred_at: 't', event_type: 'e', outcome: 'o', prev_hash: 'p', hash: 'h' };
+    const checkpoint = { checkpoint_seq: 4, purged_from_seq: 1, purged_through_seq: 2, purged_through_hash: 'h', created_at: 't' };
+
+    beforeEach(async () => {
+      await runMigrations(db);
+      for (const seq of [1, 2, 3, 4]) await db.insertInto('audit_events').values({ ...event, seq, id: `e${seq}` } as never).execute();
+    });
+
+    it('lets the database delete events only up to the newest checkpoint', async () => {
+      await expect(db.deleteFrom('audit_events').where('seq', '<=', 2).execute()).rejects.toMatchObject({ message: `${APPEND_ONLY_MESSAGE}: DELETE refused` });
+      await db.insertInto('audit_checkpoints').values(checkpoint).execute();
+      await db.deleteFrom('audit_events').where('seq', '<=', 2).execute();
+      await expect(db.deleteFrom('audit_events').where('seq', '=', 3).execute()).rejects.toMatchObject({ message: `${APPEND_ONLY_MESSAGE}: DELETE refused` });
+      expect((await db.selectFrom('audit_events').select('seq').orderBy('seq').execute()).map((r) => Number(r.seq))).toEqual([3, 4]);
+    });
+
+    it('makes checkpoints append-only too', async () => {
+      await db.insertInto('audit_checkpoints').values(checkpoint).execute();
+      await expect(db.updateTable('audit_checkpoints').set({ purged_through_seq: 4 }).execute()).rejects.toMatchObject({ message: `${APPEND_ONLY_MESSAGE}: UPDATE refused` });
+      await expect(db.deleteFrom('audit_checkpoints').execute()).rejects.toMatchObject({ message: `${APPEND_ONLY_MESSAGE}: DELETE refused` });
     });
   });
 

@@ -82,7 +82,85 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+
+  // The auditor's workbench: an index for every filter (each ends in seq, the order of every
+  // page, so a filtered page is an index range scan), and retention checkpoints. Deleting an
+  // event becomes possible only up to the newest checkpoint, which the purge records first.
+  '003_audit_workbench': {
+    async up(db: Kysely<any>): Promise<void> {
+      const postgres = dialectOf(db) === 'postgres';
+      for (const column of ['occurred_at', 'tenant_id', 'launch_id', 'event_type', 'correlation_id']) {
+        await db.schema.dropIndex(`audit_events_${column}_idx`).execute();
+      }
+      for (const column of AUDIT_FILTER_COLUMNS) {
+        // An item filter also finds what lies below the item's URL, by a byte-order range (see AuditRepository).
+        if (column === 'item_url' && postgres) {
+          await sql`CREATE INDEX audit_events_item_url_seq_idx ON audit_events (item_url COLLATE "C", seq)`.execute(db);
+          continue;
+        }
+        await db.schema.createIndex(`audit_events_${column}_seq_idx`).on('audit_events').columns([column, 'seq']).execute();
+      }
+      await db.schema
+        .createTable('audit_checkpoints')
+        .addColumn('checkpoint_seq', 'integer', (col) => col.primaryKey().notNull())
+        .addColumn('purged_from_seq', 'integer', (col) => col.notNull())
+        .addColumn('purged_through_seq', 'integer', (col) => col.notNull())
+        .addColumn('purged_through_hash', 'text', (col) => col.notNull())
+        .addColumn('created_at', 'text', (col) => col.notNull())
+        .execute();
+      if (postgres) {
+        await sql
+          .raw(
+            `CREATE OR REPLACE FUNCTION audit_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF TG_OP = 'DELETE' AND OLD.seq <= (SELECT coalesce(max(purged_through_seq), 0) FROM audit_checkpoints) THEN
+                RETURN OLD;
+              END IF;
+              RAISE EXCEPTION '${APPEND_ONLY_MESSAGE}: % refused', TG_OP;
+            END
+            $$`,
+          )
+          .execute(db);
+        await sql.raw(`CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
+          FOR EACH ROW EXECUTE FUNCTION audit_events_refuse_change()`).execute(db);
+        await sql.raw(`CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
+          FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse_change()`).execute(db);
+        return;
+      }
+      await sql`DROP TRIGGER audit_events_no_delete`.execute(db);
+      await sql
+        .raw(
+          `CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+          WHEN OLD.seq > (SELECT coalesce(max(purged_through_seq), 0) FROM audit_checkpoints)
+          BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY_MESSAGE}: DELETE refused'); END`,
+        )
+        .execute(db);
+      for (const op of ['UPDATE', 'DELETE']) {
+        await sql
+          .raw(
+            `CREATE TRIGGER audit_checkpoints_no_${op.toLowerCase()} BEFORE ${op} ON audit_checkpoints
+            BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY_MESSAGE}: ${op} refused'); END`,
+          )
+          .execute(db);
+      }
+    },
+  },
 };
+
+/** Columns an auditor filters on; each has an index (column, seq). */
+export const AUDIT_FILTER_COLUMNS = [
+  'occurred_at',
+  'tenant_id',
+  'company_domain',
+  'acting_user',
+  'report_owner',
+  'item_url',
+  'field',
+  'event_type',
+  'outcome',
+  'launch_id',
+  'correlation_id',
+] as const;
 
 /** Hands Kysely's Migrator the migrations above. */
 export class CodeMigrationProvider implements MigrationProvider {
