@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AuditAccessModule } from './audit/access/access.module.js';
 import { CalloutModule } from './callout/callout.module.js';
 import { ConfigModule, type LoadedConfig } from './config/index.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -30,6 +31,7 @@ export class AppModule {
         HealthModule,
         ThrottleModule,
         CalloutModule,
+        AuditAccessModule,
         ...(loaded.config.sandbox.enabled ? [SandboxModule] : []),
       ],
     };

@@ -1,5 +1,6 @@
 import { CHECK_CONFIG_USAGE, checkConfig } from './check-config.js';
 import { type CliEnv, CliOutput, type CliResult, CommandError, redactResult, secretValues, UsageError } from './cli.output.js';
+import { HASH_PASSWORD_USAGE, hashPasswordCommand } from './hash-password.js';
 import { MIGRATE_USAGE, migrate } from './migrate.js';
 import { SIGN_LAUNCH_USAGE, signLaunch } from './sign-launch.js';
 
@@ -9,6 +10,7 @@ Commands:
   migrate                 apply pending database migrations, then exit
   check-config [--file]   validate the configuration and print its problems or warnings
   sign-launch ...         print a signed launch URL for a tenant (smoke-test a deployment)
+  hash-password [--stdin] print the hash of an auditor's password for audit.auditors
   help [command]          this text, or a command's options
 
 The configuration is read as the server reads it: config/default.yaml, the file named by
@@ -23,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   migrate: { usage: MIGRATE_USAGE, run: migrate },
   'check-config': { usage: CHECK_CONFIG_USAGE, run: checkConfig },
   'sign-launch': { usage: SIGN_LAUNCH_USAGE, run: signLaunch },
+  'hash-password': { usage: HASH_PASSWORD_USAGE, run: (args, env) => hashPasswordCommand(args, env) },
 };
 
 /** Runs one CLI invocation (`argv` without node and the script) and returns what to print and the exit code. */

@@ -4,6 +4,7 @@ import type { ArgumentsHost } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { GlobalExceptionFilter } from './global-exception.filter.js';
 import { PageException } from './page.exception.js';
+import { RedirectException } from './redirect.exception.js';
 
 type Level = 'error' | 'warn' | 'info';
 
@@ -81,5 +82,19 @@ describe(GlobalExceptionFilter.name, () => {
     new GlobalExceptionFilter().catch(new HttpException('Conflict', 409), hostFor(second.req, second.res));
     expect(error).toHaveBeenCalledWith('POST /api/x -> 500 [corr-9] unexpected Error', expect.stringContaining('boom'));
     expect(warn).toHaveBeenCalledWith('POST /api/x -> 409 [corr-9] Conflict');
+  });
+
+  it('sends a RedirectException as a 303 to its location, uncached and not logged as an error', () => {
+    const { req, res, logged } = exchange('/audit/events', true);
+    const redirects: Array<[number, string]> = [];
+    const headers: Record<string, string> = {};
+    Object.assign(res, {
+      redirect: (status: number, location: string) => void redirects.push([status, location]),
+      setHeader: (name: string, value: string) => void (headers[name] = value),
+    });
+    new GlobalExceptionFilter().catch(new RedirectException('/audit/sign-in?next=%2Faudit%2Fevents'), hostFor(req, res));
+    expect(redirects).toEqual([[303, '/audit/sign-in?next=%2Faudit%2Fevents']]);
+    expect(headers['Cache-Control']).toBe('no-store');
+    expect(logged).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import type { Request, Response } from 'express';
 import { wantsJson } from './error-routing.js';
 import { PageException } from './page.exception.js';
+import { RedirectException } from './redirect.exception.js';
 import { correlationIdOf } from './request-meta.js';
 
 /** The part of pino-http's per-request logger used here. */
@@ -34,6 +35,12 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<Request>();
     const res = ctx.getResponse<Response>();
+    if (exception instanceof RedirectException) {
+      if (res.headersSent) return;
+      res.setHeader('Cache-Control', 'no-store');
+      res.redirect(HttpStatus.SEE_OTHER, exception.location);
+      return;
+    }
     const reference = correlationIdOf(req);
     const status = exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
     const { title, message, view, detail } = describe(exception, status);

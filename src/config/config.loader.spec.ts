@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hashPassword } from '../audit/access/password-hash.js';
 import { ConfigError, deepMerge, loadConfig, tenantEnvPrefix } from './config.loader.js';
 
 function overlay(yaml: string): string {
@@ -73,7 +74,7 @@ describe('loadConfig', () => {
   });
 
   it('warns in production when /metrics has no Basic auth', () => {
-    const file = overlay('sandbox:\n  enabled: false\ntenants:\n  - id: acme\n    name: Acme\n    companyDomains: [acme.example.com]\n    connector: { username: AcmeConnector1, password: acme-password-123 }\n    launch: { versions: [4] }\n    oauth: { baseUrl: "https://us.api.concursolutions.com", clientId: c, clientSecret: real-secret-1, refreshToken: real-token-1 }\n    fields: { v4: { entry: [custom9] } }\n    lookup: { type: file, file: ' + JSON.stringify(join(process.cwd(), 'config', 'lookup', 'projects.csv')) + ' }\n');
+    const file = overlay('sandbox:\n  enabled: false\naudit:\n  auditors: []\ntenants:\n  - id: acme\n    name: Acme\n    companyDomains: [acme.example.com]\n    connector: { username: AcmeConnector1, password: acme-password-123 }\n    launch: { versions: [4] }\n    oauth: { baseUrl: "https://us.api.concursolutions.com", clientId: c, clientSecret: real-secret-1, refreshToken: real-token-1 }\n    fields: { v4: { entry: [custom9] } }\n    lookup: { type: file, file: ' + JSON.stringify(join(process.cwd(), 'config', 'lookup', 'projects.csv')) + ' }\n');
     const env = { NODE_ENV: 'production', CONNECTOR_CONFIG: file, CONNECTOR_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') };
     expect(loadConfig(env).warnings).toEqual([expect.stringMatching(/^metrics: \/metrics is open to anyone/)]);
     expect(loadConfig({ ...env, METRICS_USERNAME: 'prometheus', METRICS_PASSWORD: 'scrape-secret' }).warnings).toEqual([]);
@@ -172,6 +173,83 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/server.port/);
     expect(problems.join('\n')).toMatch(/tenants\[1\].companyDomains: "Same.Example" already belongs to tenant "one"/);
     expect(problems.join('\n')).toMatch(/tenants\[0\].fields.v1.field: required/);
+  });
+
+  describe('audit', () => {
+    const productionTenant = 'sandbox:\n  enabled: false\ntenants:\n  - id: acme\n    name: Acme\n    companyDomains: [acme.example.com]\n    connector: { username: AcmeConnector1, password: acme-password-123 }\n    launch: { versions: [4] }\n    oauth: { baseUrl: "https://us.api.concursolutions.com", clientId: c, clientSecret: real-secret-1, refreshToken: real-token-1 }\n    fields: { v4: { entry: [custom9] } }\n    lookup: { type: file, file: ' + JSON.stringify(join(process.cwd(), 'config', 'lookup', 'projects.csv')) + ' }\n';
+    const production = (auditYaml: string) => ({
+      NODE_ENV: 'production',
+      CONNECTOR_CONFIG: overlay(`${productionTenant}audit:\n${auditYaml}`),
+      CONNECTOR_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+      METRICS_USERNAME: 'prometheus',
+      METRICS_PASSWORD: 'scrape-secret',
+    });
+    const account = (username: string, hash: string) => `    - { username: ${username}, passwordHash: "${hash}" }\n`;
+
+    it('has the demo auditor and safe defaults in the embedded configuration', () => {
+      const { audit } = loadConfig({}).config;
+      expect(audit.auditors.map((a) => a.username)).toEqual(['auditor']);
+      expect(audit.signIn).toMatchObject({ maxFailures: 5, lockoutSeconds: 900 });
+      expect(audit.trustedHeader).toMatchObject({ enabled: false, proxies: [], auditorGroups: [] });
+      expect(audit).toMatchObject({ sessionTtlSeconds: 3600, cookieName: 'clc_audit' });
+    });
+
+    it('refuses the demo auditor in production, with a message that says what to do', () => {
+      const problems = problemsOf(() => loadConfig({ ...production(''), CONNECTOR_CONFIG: overlay(productionTenant) }));
+      expect(problems).toEqual([
+        'audit.auditors[0].passwordHash: this is the demo password "auditor-demo", refused in production; set audit.auditors to your own accounts (hashes from `concur-launch-connector hash-password`), or to [] for none',
+      ]);
+    });
+
+    it('refuses the demo password in production also under another name and salt', async () => {
+      const rehashed = await hashPassword('auditor-demo');
+      const problems = problemsOf(() => loadConfig(production(`  auditors:\n${account('jane', rehashed)}`)));
+      expect(problems).toEqual([expect.stringMatching(/^audit\.auditors\[0\]\.passwordHash: this is the demo password/)]);
+    });
+
+    it('accepts real accounts, or none, in production', async () => {
+      const real = await hashPassword('a-real-password-1');
+      expect(loadConfig(production(`  auditors:\n${account('jane', real)}`)).config.audit.auditors).toHaveLength(1);
+      expect(loadConfig(production('  auditors: []\n')).config.audit.auditors).toEqual([]);
+    });
+
+    it('keeps the demo auditor outside production', () => {
+      expect(() => loadConfig({ NODE_ENV: 'development' })).not.toThrow();
+    });
+
+    it('refuses duplicate user names, ignoring case', async () => {
+      const hash = await hashPassword('a-real-password-1');
+      const file = overlay(`audit:\n  auditors:\n${account('jane', hash)}${account('bob', hash)}${account('JANE', hash)}`);
+      expect(problemsOf(() => loadConfig({ CONNECTOR_CONFIG: file }))).toEqual([
+        'audit.auditors[2].username: "JANE" is also auditors[0] (user names are compared ignoring case)',
+      ]);
+    });
+
+    it('refuses a password, not a hash, and a hash with parameters out of bounds, once each', () => {
+      const salt = Buffer.alloc(16, 1).toString('base64url');
+      const key = Buffer.alloc(32, 2).toString('base64url');
+      const file = overlay(`audit:\n  auditors:\n${account('jane', 'hunter2-password')}${account('bob', `scrypt$1048576$16$1$${salt}$${key}`)}`);
+      const problems = problemsOf(() => loadConfig({ CONNECTOR_CONFIG: file }));
+      expect(problems).toEqual([
+        'audit.auditors[0].passwordHash: must be a scrypt hash from `concur-launch-connector hash-password` (scrypt$N$r$p$salt$hash)',
+        'audit.auditors[1].passwordHash: unsupported scrypt parameters; make a new hash with `concur-launch-connector hash-password`',
+      ]);
+      expect(problems.join('\n')).not.toContain('hunter2-password');
+    });
+
+    it('refuses trusted-header sign-in without proxies, and proxies that are not addresses', () => {
+      const none = overlay('audit:\n  trustedHeader: { enabled: true, proxies: [] }\n');
+      expect(problemsOf(() => loadConfig({ CONNECTOR_CONFIG: none }))).toEqual([
+        'audit.trustedHeader.proxies: list the addresses of the sign-in proxies when trustedHeader.enabled is true; anyone else could send the headers',
+      ]);
+      const bad = overlay('audit:\n  trustedHeader: { enabled: true, proxies: ["10.0.0.0/8", "10.0.0.0/33", "fd00::/200"] }\n');
+      expect(problemsOf(() => loadConfig({ CONNECTOR_CONFIG: bad }))).toEqual([
+        'audit.trustedHeader.proxies[1]: "10.0.0.0/33" is not an IP address or address/prefix',
+        'audit.trustedHeader.proxies[2]: "fd00::/200" is not an IP address or address/prefix',
+      ]);
+      const ok = overlay('audit:\n  trustedHeader: { enabled: true, proxies: ["10.0.0.0/8", "::1", "::ffff:192.0.2.0/120"], auditorGroups: [auditors] }\n');
+      expect(loadConfig({ CONNECTOR_CONFIG: ok }).config.audit.trustedHeader.proxies).toHaveLength(3);
+    });
   });
 
   it('warns about connector credentials shorter than Concur asks for', () => {

@@ -3,6 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { parse as parseYaml } from 'yaml';
+import { parseAddressRange } from '../audit/access/address-range.js';
+import { DEMO_AUDITOR, isDemoPasswordHash, parsePasswordHash } from '../audit/access/password-hash.js';
 import { AppConfig } from './config.schema.js';
 
 export class ConfigError extends Error {
@@ -144,6 +146,11 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
       'metrics: /metrics is open to anyone who reaches the connector, which Concur must reach from the internet; set METRICS_USERNAME and METRICS_PASSWORD, or block /metrics at the ingress',
     );
   }
+  try {
+    checkAudit(config, production, problems);
+  } catch {
+    /* a malformed audit section: the validator has said what is wrong with it */
+  }
   const key = config.security.encryptionKey;
   if (key !== undefined && Buffer.from(key, 'base64').length !== 32) {
     problems.push('security.encryptionKey: must be base64 of exactly 32 bytes (openssl rand -base64 32)');
@@ -154,6 +161,37 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
     // A generated key lives in one replica's data folder: the others could not open what it stored.
     problems.push('security.encryptionKey: required with DATABASE_URL or REDIS_URL, the same on every replica (env CONNECTOR_ENCRYPTION_KEY)');
   }
+}
+
+function checkAudit(config: AppConfig, production: boolean, problems: string[]): void {
+  const names = new Map<string, number>();
+  const reported = new Set(problems.map((problem) => problem.split(':')[0]));
+  config.audit.auditors.forEach(({ username, passwordHash }, i) => {
+    const at = `audit.auditors[${i}]`;
+    if (typeof username === 'string') {
+      const name = username.toLowerCase();
+      if (names.has(name)) problems.push(`${at}.username: "${username}" is also auditors[${names.get(name)}] (user names are compared ignoring case)`);
+      else names.set(name, i);
+    }
+    if (reported.has(`${at}.passwordHash`)) return;
+    if (!parsePasswordHash(passwordHash)) {
+      problems.push(`${at}.passwordHash: unsupported scrypt parameters; make a new hash with \`concur-launch-connector hash-password\``);
+    } else if (production && isDemoPasswordHash(passwordHash)) {
+      // The demo password is published in config/default.yaml: whatever the salt, anyone could sign in.
+      problems.push(
+        `${at}.passwordHash: this is the demo password "${DEMO_AUDITOR.password}", refused in production; set audit.auditors to your own accounts (hashes from \`concur-launch-connector hash-password\`), or to [] for none`,
+      );
+    }
+  });
+  const trusted = config.audit.trustedHeader;
+  if (trusted.enabled && trusted.proxies.length === 0) {
+    problems.push('audit.trustedHeader.proxies: list the addresses of the sign-in proxies when trustedHeader.enabled is true; anyone else could send the headers');
+  }
+  trusted.proxies.forEach((proxy, i) => {
+    if (!reported.has(`audit.trustedHeader.proxies`) && !parseAddressRange(proxy)) {
+      problems.push(`audit.trustedHeader.proxies[${i}]: "${proxy}" is not an IP address or address/prefix`);
+    }
+  });
 }
 
 function readYaml(path: string, problems: string[]): Plain {

@@ -60,7 +60,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** limit: launch | test_connection | failed_test_connection. */
+  /** limit: launch | test_connection | failed_test_connection | failed_audit_sign_in. */
   readonly rateLimited = new Counter({
     name: 'clc_rate_limited_total',
     help: 'Requests refused with 429, by limit',

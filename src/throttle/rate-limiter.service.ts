@@ -2,8 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/index.js';
 import { RateLimitStorage } from './rate-limit.storage.js';
 
-/** The limits of config.rateLimit; also the `limit` label of clc_rate_limited_total. */
-export type LimitName = 'launch' | 'test_connection' | 'failed_test_connection';
+/**
+ * The limits of config.rateLimit, and the auditor sign-in lockout of config.audit.signIn; also
+ * the `limit` label of clc_rate_limited_total.
+ */
+export type LimitName = 'launch' | 'test_connection' | 'failed_test_connection' | 'failed_audit_sign_in';
 
 export interface LimitVerdict {
   allowed: boolean;
@@ -13,7 +16,11 @@ export interface LimitVerdict {
 
 const ALLOWED: LimitVerdict = { allowed: true, retryAfterSeconds: 0 };
 
-/** Counts hits of a subject (a client IP, a tenant) against one of the configured limits. */
+/**
+ * Counts hits of a subject (a client IP, a tenant, an auditor user name) against one of the
+ * configured limits. The auditor lockout is counted even with rateLimit.enabled false: it guards
+ * the audit log's passwords, not the connector's load.
+ */
 @Injectable()
 export class RateLimiter {
   constructor(
@@ -27,10 +34,11 @@ export class RateLimiter {
 
   /** Counts one hit; refused once the subject is over the limit of its window. */
   async hit(name: LimitName, subject: string): Promise<LimitVerdict> {
-    if (!this.enabled) return ALLOWED;
+    if (!this.counts(name)) return ALLOWED;
     const rule = this.ruleOf(name);
     const windowMs = rule.windowSeconds * 1000;
-    // Per-IP limits block for a whole window from the refused hit; failed logins until their window ends.
+    // Per-IP limits and the auditor lockout block for a whole window from the refused hit;
+    // failed Test Connection logins until their window ends.
     const blockMs = name === 'failed_test_connection' ? 0 : windowMs;
     const record = await this.storage.increment(subject, windowMs, rule.limit, blockMs, name);
     return record.isBlocked ? { allowed: false, retryAfterSeconds: Math.max(1, record.timeToBlockExpire) } : ALLOWED;
@@ -38,10 +46,18 @@ export class RateLimiter {
 
   /** Takes back a hit counted by `hit` that turned out not to count (a login that succeeded). */
   async takeBack(name: LimitName, subject: string): Promise<void> {
-    if (this.enabled) await this.storage.decrement(subject, name);
+    if (this.counts(name)) await this.storage.decrement(subject, name);
   }
 
-  private ruleOf(name: LimitName) {
+  private counts(name: LimitName): boolean {
+    return name === 'failed_audit_sign_in' || this.enabled;
+  }
+
+  private ruleOf(name: LimitName): { limit: number; windowSeconds: number } {
+    if (name === 'failed_audit_sign_in') {
+      const { maxFailures, lockoutSeconds } = this.config.audit.signIn;
+      return { limit: maxFailures, windowSeconds: lockoutSeconds };
+    }
     const limits = this.config.rateLimit;
     return name === 'launch' ? limits.launch : name === 'test_connection' ? limits.testConnection : limits.failedTestConnection;
   }

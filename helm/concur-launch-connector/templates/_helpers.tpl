@@ -171,7 +171,8 @@ METRICS_PASSWORD: {{ $s.metricsPassword | b64enc | quote }}
   "metrics" (dict "enabled" .Values.metrics.enabled)
   "logging" (dict "level" .Values.connector.logLevel "format" "json")
   "sandbox" (dict "enabled" false)
-  "tenants" $tenants }}
+  "tenants" $tenants
+  "audit" (merge (deepCopy (dig "audit" dict .Values.config)) (dict "auditors" list)) }}
 {{- toYaml (merge $owned (deepCopy .Values.config)) }}
 {{- end }}
 

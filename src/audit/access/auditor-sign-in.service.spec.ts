@@ -1,0 +1,107 @@
+import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { RequestMeta } from '../../common/request-meta.js';
+import { AppConfig, AuditorAccount } from '../../config/index.js';
+import { Metrics } from '../../metrics/metrics.service.js';
+import { RateLimitKeys } from '../../throttle/rate-limit-keys.js';
+import { MemoryRateLimitStorage } from '../../throttle/rate-limit.storage.js';
+import { RateLimiter } from '../../throttle/rate-limiter.service.js';
+import type { AuditService } from '../audit.service.js';
+import type { AuditEventInput } from '../audit.types.js';
+import { AuditorSignIn } from './auditor-sign-in.service.js';
+import { hashPassword } from './password-hash.js';
+
+/** Cheaper parameters than the default, so the many attempts below stay fast. */
+const FAST = { N: 1024, r: 8, p: 1 };
+const META: RequestMeta = { correlationId: 'corr-1', clientIp: '203.0.113.9', userAgent: 'jest' };
+
+class RecordingAudit {
+  readonly events: AuditEventInput[] = [];
+  async record(input: AuditEventInput) {
+    this.events.push(input);
+    return input;
+  }
+}
+
+let janeHash: string;
+beforeAll(async () => {
+  janeHash = await hashPassword('jane-password-1', FAST);
+});
+
+describe(AuditorSignIn.name, () => {
+  let now: number;
+  let audit: RecordingAudit;
+  let metrics: Metrics;
+  let signIn: AuditorSignIn;
+
+  const build = (maxFailures = 3) => {
+    now = 5_000_000;
+    const config = new AppConfig();
+    config.audit.auditors = [Object.assign(new AuditorAccount(), { username: 'Jane.Auditor', passwordHash: janeHash })];
+    config.audit.signIn.maxFailures = maxFailures;
+    config.audit.signIn.lockoutSeconds = 900;
+    audit = new RecordingAudit();
+    metrics = new Metrics();
+    const limiter = new RateLimiter(new MemoryRateLimitStorage(() => now), config);
+    signIn = new AuditorSignIn(config, limiter, RateLimitKeys.random(), audit as unknown as AuditService, metrics);
+  };
+
+  beforeEach(() => build());
+
+  it('accepts the right password, any case of the user name, with the configured spelling', async () => {
+    await expect(signIn.attempt('jane.auditor', 'jane-password-1', 'form', META)).resolves.toEqual({ outcome: 'success', username: 'Jane.Auditor' });
+    expect(audit.events).toEqual([
+      { type: 'audit.sign_in', outcome: 'success', actingUser: 'Jane.Auditor', reason: null, correlationId: 'corr-1', clientIp: '203.0.113.9', userAgent: 'jest' },
+    ]);
+  });
+
+  it('refuses a wrong password and an unknown user alike, and records both with the name tried', async () => {
+    await expect(signIn.attempt('Jane.Auditor', 'wrong', 'form', META)).resolves.toEqual({ outcome: 'wrong' });
+    await expect(signIn.attempt('nobody', 'jane-password-1', 'form', META)).resolves.toEqual({ outcome: 'wrong' });
+    expect(audit.events.map((e) => [e.type, e.outcome, e.actingUser, e.reason])).toEqual([
+      ['audit.sign_in', 'failure', 'Jane.Auditor', 'wrong user name or password'],
+      ['audit.sign_in', 'failure', 'nobody', 'wrong user name or password'],
+    ]);
+    expect(JSON.stringify(audit.events)).not.toContain('jane-password-1');
+  });
+
+  it('locks a user name after maxFailures failures: then even the right password is refused', async () => {
+    for (let i = 0; i < 3; i++) expect((await signIn.attempt('jane.auditor', `guess-${i}`, 'form', META)).outcome).toBe('wrong');
+    now += 1000;
+    await expect(signIn.attempt('JANE.AUDITOR', 'jane-password-1', 'form', META)).resolves.toEqual({ outcome: 'locked', retryAfterSeconds: 900 });
+    expect(audit.events.at(-1)).toMatchObject({ outcome: 'failure', actingUser: 'JANE.AUDITOR', reason: 'locked: too many failed sign-ins' });
+    expect((await metrics.rateLimited.get()).values).toEqual([expect.objectContaining({ labels: { limit: 'failed_audit_sign_in' }, value: 1 })]);
+    now += 900_000;
+    await expect(signIn.attempt('jane.auditor', 'jane-password-1', 'form', META)).resolves.toMatchObject({ outcome: 'success' });
+  });
+
+  it('locks an unknown user name after as many attempts as a known one', async () => {
+    for (let i = 0; i < 3; i++) expect((await signIn.check('ghost', 'x')).outcome).toBe('wrong');
+    await expect(signIn.check('Ghost', 'x')).resolves.toMatchObject({ outcome: 'locked' });
+    // The lock is the name's, not everyone's.
+    await expect(signIn.check('jane.auditor', 'jane-password-1')).resolves.toMatchObject({ outcome: 'success' });
+  });
+
+  it('does not count successful sign-ins towards the lock', async () => {
+    for (let i = 0; i < 5; i++) expect((await signIn.check('jane.auditor', 'jane-password-1')).outcome).toBe('success');
+    expect((await signIn.check('jane.auditor', 'x')).outcome).toBe('wrong');
+    expect((await signIn.check('jane.auditor', 'jane-password-1')).outcome).toBe('success');
+  });
+
+  it('records HTTP Basic failures, marked as such, but not each Basic success', async () => {
+    await signIn.attempt('jane.auditor', 'jane-password-1', 'basic', META);
+    await signIn.attempt('jane.auditor', 'nope', 'basic', META);
+    expect(audit.events.map((e) => e.reason)).toEqual(['wrong user name or password (HTTP Basic)']);
+  });
+
+  it('records a sign-out', async () => {
+    await signIn.recordSignOut('Jane.Auditor', META);
+    expect(audit.events).toEqual([
+      { type: 'audit.sign_out', outcome: 'success', actingUser: 'Jane.Auditor', correlationId: 'corr-1', clientIp: '203.0.113.9', userAgent: 'jest' },
+    ]);
+  });
+
+  it('knows which names are configured auditors', () => {
+    expect(signIn.auditorNamed('JANE.auditor')).toBe('Jane.Auditor');
+    expect(signIn.auditorNamed('bob')).toBeUndefined();
+  });
+});
