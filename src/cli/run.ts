@@ -1,3 +1,4 @@
+import { PURGE_AUDIT_USAGE, purgeAudit, VERIFY_AUDIT_USAGE, verifyAudit } from './audit-commands.js';
 import { CHECK_CONFIG_USAGE, checkConfig } from './check-config.js';
 import { type CliEnv, CliOutput, type CliResult, CommandError, redactResult, secretValues, UsageError } from './cli.output.js';
 import { HASH_PASSWORD_USAGE, hashPasswordCommand } from './hash-password.js';
@@ -11,6 +12,8 @@ Commands:
   check-config [--file]   validate the configuration and print its problems or warnings
   sign-launch ...         print a signed launch URL for a tenant (smoke-test a deployment)
   hash-password [--stdin] print the hash of an auditor's password for audit.auditors
+  verify-audit [--json]   recompute the audit log's hash chain: intact up to #N, or where it breaks
+  purge-audit --older-than-days N   remove old audit events behind a checkpoint that keeps the chain verifiable
   help [command]          this text, or a command's options
 
 The configuration is read as the server reads it: config/default.yaml, the file named by
@@ -25,6 +28,8 @@ const COMMANDS: Record<string, Command> = {
   migrate: { usage: MIGRATE_USAGE, run: migrate },
   'check-config': { usage: CHECK_CONFIG_USAGE, run: checkConfig },
   'sign-launch': { usage: SIGN_LAUNCH_USAGE, run: signLaunch },
+  'verify-audit': { usage: VERIFY_AUDIT_USAGE, run: verifyAudit },
+  'purge-audit': { usage: PURGE_AUDIT_USAGE, run: purgeAudit },
   'hash-password': { usage: HASH_PASSWORD_USAGE, run: (args, env) => hashPasswordCommand(args, env) },
 };
 

@@ -1,0 +1,12 @@
+import type { ChainVerification } from './audit.types.js';
+
+/** The one line a person reads about a verification: intact up to #N, or where and why the chain breaks. */
+export function describeVerification(result: ChainVerification): string {
+  const from = result.firstSeq > 1 ? ` (events before #${result.firstSeq} were purged by retention)` : '';
+  if (result.intact) {
+    return result.count === 0 && result.firstSeq === 1
+      ? 'intact: the audit log is empty'
+      : `intact up to #${result.headSeq}: ${result.count} event(s) from #${result.firstSeq}, head hash ${result.headHash}${from}`;
+  }
+  return `BROKEN at #${result.brokenAt}: ${result.why}; intact up to #${result.intactUpTo}${from}`;
+}
