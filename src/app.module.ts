@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuditAccessModule } from './audit/access/access.module.js';
+import { AuditWorkbenchModule } from './audit/workbench/workbench.module.js';
 import { CalloutModule } from './callout/callout.module.js';
 import { ConfigModule, type LoadedConfig } from './config/index.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -32,6 +33,7 @@ export class AppModule {
         ThrottleModule,
         CalloutModule,
         AuditAccessModule,
+        AuditWorkbenchModule,
         ...(loaded.config.sandbox.enabled ? [SandboxModule] : []),
       ],
     };

@@ -4,7 +4,11 @@ import type { ArgumentsHost } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
 import type { NextFunction, Request, Response } from 'express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
+import { readFileSync } from 'node:fs';
+import { AuditAccessModule } from './audit/access/access.module.js';
+import { AuditWorkbenchModule } from './audit/workbench/workbench.module.js';
 import { bodyParsers } from './common/body-parsers.js';
 import { correlationMiddleware } from './common/correlation.middleware.js';
 import { GlobalExceptionFilter } from './common/global-exception.filter.js';
@@ -15,6 +19,8 @@ import { Metrics } from './metrics/metrics.service.js';
 
 /** The package root: views/, public/ and config/ live here, in development and in dist/. */
 export const PACKAGE_ROOT = resolve(import.meta.dirname, '..');
+
+const PACKAGE_VERSION: string = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
 
 const DEFAULT_LAUNCH_PATHS = { v1Launch: '/concur/form/v1.0/get', v4Launch: '/launchexternalurl/v4/form' } as const;
 
@@ -71,7 +77,29 @@ export function configureApp(app: NestExpressApplication): void {
   app.set('view options', { layout: 'layouts/main' });
   app.set('view cache', true);
   app.useGlobalFilters(filter);
+  setupApiDocs(app);
   // No enableShutdownHooks() (it closes at once): src/lifecycle/graceful-shutdown.ts drains, then app.close() runs the hooks.
+}
+
+/** The audit API's OpenAPI description: the document at /api/docs/openapi.json, Swagger UI at /api/docs (both public: they hold no data). */
+function setupApiDocs(app: NestExpressApplication): void {
+  const config = app.get(AppConfig);
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('concur-launch-connector audit API')
+      .setDescription(
+        'Read the hash-chained audit log: who changed which Concur expense field, when, from what, to what. ' +
+          'Auditors only: HTTP Basic with an auditor account (audit.auditors), the sign-in cookie of /audit/sign-in, or a trusted ' +
+          'authenticating proxy. Every call is itself written to the log (audit.read).',
+      )
+      .setVersion(PACKAGE_VERSION)
+      .addBasicAuth()
+      .addCookieAuth(config.audit.cookieName)
+      .build(),
+    { include: [AuditWorkbenchModule, AuditAccessModule] },
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json', customSiteTitle: 'Audit API · Concur connector' });
 }
 
 /** The launch controllers answer on Concur's default paths; a configured path is mapped onto them. */

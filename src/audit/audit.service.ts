@@ -14,7 +14,7 @@ import type {
   ChainHead,
   ChainVerification,
 } from './audit.types.js';
-import { canonicalJson, eventHash, verifyChain } from './hash-chain.js';
+import { canonicalJson, eventHash, GENESIS_HASH, verifyChain } from './hash-chain.js';
 
 const MAX_ITEM_URL = 2048;
 const MAX_USER_AGENT = 512;
@@ -179,6 +179,33 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   async eventById(id: string): Promise<AuditEvent | undefined> {
     const row = await this.repository.findById(id);
     return row ? toAuditEvent(row) : undefined;
+  }
+
+  /**
+   * One event with its place in the chain: whether its hash matches its content, whether it
+   * links to the event before it, its neighbours, and the other events of its launch.
+   */
+  async inspect(id: string): Promise<EventInChain | undefined> {
+    const row = await this.repository.findById(id);
+    if (!row) return undefined;
+    const seq = Number(row.seq);
+    const [before, after, checkpoint] = await Promise.all([
+      this.repository.findBySeq(seq - 1),
+      this.repository.findBySeq(seq + 1),
+      this.repository.latestCheckpoint(),
+    ]);
+    const purgedBefore = !before && checkpoint !== undefined && Number(checkpoint.purged_through_seq) === seq - 1;
+    const expectedPrev = before?.hash ?? (seq === 1 ? GENESIS_HASH : purgedBefore ? checkpoint!.purged_through_hash : undefined);
+    const launch = row.launch_id ? (await this.repository.findByLaunch(row.launch_id)).map(toAuditEvent) : [];
+    return {
+      event: toAuditEvent(row),
+      hashMatches: eventHash(row) === row.hash,
+      linksToPrevious: expectedPrev === undefined ? null : expectedPrev === row.prev_hash,
+      previousPurged: purgedBefore,
+      previous: before ? { id: before.id, seq: seq - 1 } : null,
+      next: after ? { id: after.id, seq: seq + 1 } : null,
+      launchEvents: launch,
+    };
   }
 
   /**
@@ -381,6 +408,20 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
       return rows;
     }
   }
+}
+
+export interface EventInChain {
+  event: AuditEvent;
+  /** sha256 of the event's content equals its stored hash. */
+  hashMatches: boolean;
+  /** prev_hash equals the hash before it; null when the event before it is missing (not purged). */
+  linksToPrevious: boolean | null;
+  /** The event before it was removed by a retention purge, whose checkpoint gives its hash. */
+  previousPurged: boolean;
+  previous: { id: string; seq: number } | null;
+  next: { id: string; seq: number } | null;
+  /** Every event of the same launch (this one included), oldest first. */
+  launchEvents: AuditEvent[];
 }
 
 export interface PurgeResult {

@@ -101,6 +101,13 @@ describe('the embedded single-replica chart runs the connector', () => {
     expect(await metrics.text()).toContain('clc_');
   });
 
+  it("lets the auditor of config.audit read the audit log, and not the development image's demo auditor", async () => {
+    const verify = await fetch(`${base}/api/audit/verify`, basic('ci.auditor', 'ci-auditor-password-0123'));
+    expect(verify.status).toBe(200);
+    expect(await verify.json()).toMatchObject({ intact: true });
+    expect((await fetch(`${base}/api/audit/verify`, basic('auditor', 'auditor-demo'))).status).toBe(401);
+  });
+
   it('runs in production mode: with the rendered environment the connector refuses the sandbox', async () => {
     const refused = pod.start({ PORT: String(await freePort()), CONNECTOR_SANDBOX: 'true' });
     expect(await refused.exitCode(15_000)).not.toBe(0);
