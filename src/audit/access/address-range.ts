@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { ipv6Hextets } from '../../common/ipv6.js';
 
 /**
  * Addresses as 16 bytes, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d), so `10.0.0.0/8` also matches
@@ -9,18 +10,8 @@ export function addressBytes(address: string): Buffer | undefined {
   const version = isIP(bare);
   if (version === 4) return Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...bare.split('.').map(Number)]);
   if (version !== 6) return undefined;
-  let text = bare.toLowerCase();
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number);
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const fill = text.includes('::') ? 8 - left.length - right.length : 0;
-  const groups = [...left, ...Array<string>(Math.max(fill, 0)).fill('0'), ...right].map((g) => parseInt(g, 16));
-  if (groups.length !== 8 || groups.some((g) => !(g >= 0 && g <= 0xffff))) return undefined;
+  const groups = ipv6Hextets(bare.toLowerCase());
+  if (!groups) return undefined;
   const bytes = Buffer.alloc(16);
   groups.forEach((g, i) => bytes.writeUInt16BE(g, i * 2));
   return bytes;
