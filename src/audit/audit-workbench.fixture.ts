@@ -102,6 +102,24 @@ export function workbenchCases(subject: () => Promise<WorkbenchSubject>): void {
       expect(seen).toEqual([7, 6, 5, 4, 3, 2, 1]);
     });
 
+    it('keeps times in order along seq when a clock goes back, so a time range is also a seq range', async () => {
+      await recordScript();
+      jest.setSystemTime(T0 + 3 * DAY_MS);
+      const late = await s.service.record({ type: 'launch.accepted', outcome: 'success', tenantId: 'acme' });
+      expect(late.occurredAt).toBe(new Date(T0 + 11 * DAY_MS).toISOString());
+      const day11 = { from: new Date(T0 + 11 * DAY_MS).toISOString(), to: new Date(T0 + 12 * DAY_MS).toISOString() };
+      expect(await seqsOf(day11)).toEqual([13, 12]);
+      expect(await seqsOf({ from: new Date(T0 + 3 * DAY_MS).toISOString(), to: new Date(T0 + 4 * DAY_MS).toISOString() })).toEqual([4]);
+    });
+
+    it('finds by time a row written out of time order before times were kept in order', async () => {
+      await recordScript();
+      // Event #5's time set back 5 minutes behind #4's, as a replica with a slow clock once could.
+      await s.tamper(`UPDATE audit_events SET occurred_at = '${new Date(T0 + 3 * DAY_MS - 5 * 60_000).toISOString()}' WHERE seq = 5`);
+      expect(await seqsOf({ from: new Date(T0 + 3 * DAY_MS - 10 * 60_000).toISOString(), to: new Date(T0 + 3 * DAY_MS).toISOString() })).toEqual([5]);
+      expect(await seqsOf({ from: new Date(T0 + 3 * DAY_MS).toISOString(), to: new Date(T0 + 5 * DAY_MS).toISOString() })).toEqual([4]);
+    });
+
     it('refuses a cursor no page handed out', async () => {
       for (const bad of ['x', 'czA', Buffer.from('s-1').toString('base64url'), 'a'.repeat(200)]) {
         await expect(s.service.search({}, 10, bad)).rejects.toBeInstanceOf(InvalidCursorError);

@@ -11,6 +11,13 @@ import { GENESIS_HASH } from './hash-chain.js';
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- nothing selected yet
 type EventQuery = SelectQueryBuilder<Database, 'audit_events', {}>;
 
+/** How far event times may run backwards along seq in rows written before times were kept in order. */
+const TIME_ORDER_SLACK_MS = 10 * 60_000;
+
+function shifted(iso: string, ms: number): string {
+  return new Date(Date.parse(iso) + ms).toISOString();
+}
+
 /** Filters that are one column compared for equality. */
 const EQUALITY_FILTERS = {
   tenantId: 'tenant_id',
@@ -62,13 +69,19 @@ export class AuditRepository {
   }
 
   async head(): Promise<{ seq: number; hash: string }> {
+    const { seq, hash } = await this.headForAppend();
+    return { seq, hash };
+  }
+
+  /** The head and its time, which the next event's time must not precede. */
+  async headForAppend(): Promise<{ seq: number; hash: string; occurredAt: string | null }> {
     const row = await this.db
       .selectFrom('audit_events')
-      .select(['seq', 'hash'])
+      .select(['seq', 'hash', 'occurred_at'])
       .orderBy('seq', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return row ? { seq: Number(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+    return row ? { seq: Number(row.seq), hash: row.hash, occurredAt: row.occurred_at } : { seq: 0, hash: GENESIS_HASH, occurredAt: null };
   }
 
   async insert(row: AuditEventTable): Promise<void> {
@@ -184,8 +197,38 @@ export class AuditRepository {
       const value = filter[key];
       if (value !== undefined) query = query.where(column, '=', value);
     }
-    if (filter.from !== undefined) query = query.where('occurred_at', '>=', filter.from);
-    if (filter.to !== undefined) query = query.where('occurred_at', '<', filter.to);
+    // A time range also bounds seq, found through the (occurred_at, seq) index in one lookup each, so
+    // a page is a primary-key range instead of a sort of every match. The bounds hold as long as a
+    // time is never more than the slack behind an earlier seq's: the service stamps times in seq
+    // order, and the slack covers rows from before (a replica's clock a little behind). Any event
+    // older than from - slack has every lower seq outside the range; any event at to + slack or
+    // later, every higher seq. The time comparisons themselves stay exact.
+    if (filter.from !== undefined) {
+      const from = filter.from;
+      query = query.where('occurred_at', '>=', from).where(({ eb, fn, lit, selectFrom }) =>
+        eb(
+          'seq',
+          '>',
+          fn.coalesce(
+            selectFrom('audit_events').select('seq').where('occurred_at', '<', shifted(from, -TIME_ORDER_SLACK_MS)).orderBy('occurred_at', 'desc').orderBy('seq', 'desc').limit(1),
+            lit(0),
+          ),
+        ),
+      );
+    }
+    if (filter.to !== undefined) {
+      const to = filter.to;
+      query = query.where('occurred_at', '<', to).where(({ eb, fn, lit, selectFrom }) =>
+        eb(
+          'seq',
+          '<',
+          fn.coalesce(
+            selectFrom('audit_events').select('seq').where('occurred_at', '>=', shifted(to, TIME_ORDER_SLACK_MS)).orderBy('occurred_at').orderBy('seq').limit(1),
+            lit(Number.MAX_SAFE_INTEGER),
+          ),
+        ),
+      );
+    }
     if (filter.item !== undefined) {
       // The item itself, or a URL below it: [item + '/', item + '0') in byte order ('0' follows '/').
       // PostgreSQL compares in its "C" collation, which is byte order and what the index is built with.

@@ -386,9 +386,12 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
         await this.repository.inAppendTransaction(async (log) => {
           rows = [];
           await write(async (body) => {
-            const head = await log.head();
+            const head = await log.headForAppend();
             seenHead ??= head.seq;
-            const unhashed = { seq: head.seq + 1, ...body, prev_hash: head.hash };
+            // Stamped before the append lock, a time could precede the head's (another replica got
+            // the lock first); times never go backwards along seq, which time-range searches rely on.
+            const occurredAt = head.occurredAt !== null && head.occurredAt > body.occurred_at ? head.occurredAt : body.occurred_at;
+            const unhashed = { seq: head.seq + 1, ...body, occurred_at: occurredAt, prev_hash: head.hash };
             const row: AuditEventTable = { ...unhashed, hash: eventHash(unhashed) };
             await log.insert(row);
             rows.push(row);
