@@ -1,0 +1,16 @@
+// AuditService from dist over a SQLite file or a PostgreSQL URL, wired by hand (no Nest
+// container): search, exportEvents and verify use only the repository.
+import { fromDist } from './dist.mjs';
+
+const unused = (what) =>
+  new Proxy({}, { get: (_, key) => { throw new Error(`the benchmark's AuditService has no ${what} (${String(key)} was read)`); } });
+
+export async function openService(dialect, target, poolSize = 4) {
+  const { createSqliteKysely, createPostgresKysely } = await fromDist('database/database.factory.js');
+  const { AuditRepository } = await fromDist('audit/audit.repository.js');
+  const { AuditService } = await fromDist('audit/audit.service.js');
+  const db = dialect === 'sqlite' ? createSqliteKysely(target) : createPostgresKysely(target, poolSize);
+  const repository = new AuditRepository(db);
+  const service = new AuditService(repository, unused('metrics'), unused('config'));
+  return { db, repository, service, close: () => db.destroy() };
+}
