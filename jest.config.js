@@ -15,6 +15,8 @@ export default {
     { ...common, displayName: 'e2e', rootDir: '.', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
     // Against the real PostgreSQL and Redis (test/integration/services.ts says how they are found).
     { ...common, displayName: 'integration', rootDir: '.', testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'] },
+    // Real Chromium (Debian's package) driving the app in process: test/browser/browser.ts finds it.
+    { ...common, displayName: 'browser', rootDir: '.', testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'], testTimeout: 30_000 },
     // The Helm chart, rendered with helm 3.17 (obtained once by the globalSetup, see scripts/helm.mjs).
     {
       ...common,
