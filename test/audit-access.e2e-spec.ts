@@ -53,6 +53,7 @@ async function startWithProbe(overrides: Record<string, unknown>, logDestination
       testConnection: { limit: 100000, windowSeconds: 60 },
       failedTestConnection: { limit: 100000, windowSeconds: 60 },
     },
+    audit: { signIn: { maxFailuresPerAddress: 100000 } },
   };
   const loaded = loadConfig({ CONNECTOR_DATA_DIR: dataDir }, deepMerge(base, overrides));
   const app = await NestFactory.create<NestExpressApplication>(

@@ -199,6 +199,8 @@ export class AuditSignInConfig {
   @IsInt() @Min(1) @Max(100) maxFailures = 5;
   /** How long a locked user name stays locked, and the window failures are counted in. */
   @IsInt() @Min(10) @Max(86400) lockoutSeconds = 900;
+  /** Failed sign-ins from one client address (any user names) before the address is refused for lockoutSeconds. */
+  @IsInt() @Min(1) @Max(100000) maxFailuresPerAddress = 20;
 }
 
 /** Sign-in by an authenticating proxy (oauth2-proxy and the like) in front of the connector. */

@@ -6,7 +6,7 @@ import { RateLimitStorage } from './rate-limit.storage.js';
  * The limits of config.rateLimit, and the auditor sign-in lockout of config.audit.signIn; also
  * the `limit` label of clc_rate_limited_total.
  */
-export type LimitName = 'launch' | 'test_connection' | 'failed_test_connection' | 'failed_audit_sign_in';
+export type LimitName = 'launch' | 'test_connection' | 'failed_test_connection' | 'failed_audit_sign_in' | 'failed_audit_sign_in_ip';
 
 export interface LimitVerdict {
   allowed: boolean;
@@ -50,13 +50,13 @@ export class RateLimiter {
   }
 
   private counts(name: LimitName): boolean {
-    return name === 'failed_audit_sign_in' || this.enabled;
+    return name === 'failed_audit_sign_in' || name === 'failed_audit_sign_in_ip' || this.enabled;
   }
 
   private ruleOf(name: LimitName): { limit: number; windowSeconds: number } {
-    if (name === 'failed_audit_sign_in') {
-      const { maxFailures, lockoutSeconds } = this.config.audit.signIn;
-      return { limit: maxFailures, windowSeconds: lockoutSeconds };
+    if (name === 'failed_audit_sign_in' || name === 'failed_audit_sign_in_ip') {
+      const { maxFailures, maxFailuresPerAddress, lockoutSeconds } = this.config.audit.signIn;
+      return { limit: name === 'failed_audit_sign_in' ? maxFailures : maxFailuresPerAddress, windowSeconds: lockoutSeconds };
     }
     const limits = this.config.rateLimit;
     return name === 'launch' ? limits.launch : name === 'test_connection' ? limits.testConnection : limits.failedTestConnection;

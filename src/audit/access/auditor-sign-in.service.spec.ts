@@ -39,6 +39,7 @@ describe(AuditorSignIn.name, () => {
     config.audit.auditors = [Object.assign(new AuditorAccount(), { username: 'Jane.Auditor', passwordHash: janeHash })];
     config.audit.signIn.maxFailures = maxFailures;
     config.audit.signIn.lockoutSeconds = 900;
+    config.audit.signIn.maxFailuresPerAddress = 12;
     audit = new RecordingAudit();
     metrics = new Metrics();
     const limiter = new RateLimiter(new MemoryRateLimitStorage(() => now), config);
@@ -72,6 +73,19 @@ describe(AuditorSignIn.name, () => {
     expect((await metrics.rateLimited.get()).values).toEqual([expect.objectContaining({ labels: { limit: 'failed_audit_sign_in' }, value: 1 })]);
     now += 900_000;
     await expect(signIn.attempt('jane.auditor', 'jane-password-1', 'form', META)).resolves.toMatchObject({ outcome: 'success' });
+  });
+
+  it('refuses an address that fails with many user names, without auditing each refusal; a success from it still counts nothing', async () => {
+    // maxFailuresPerAddress 12: after 12 failures the address is refused.
+    await expect(signIn.attempt('jane.auditor', 'jane-password-1', 'basic', META)).resolves.toMatchObject({ outcome: 'success' });
+    for (let i = 0; i < 12; i++) expect((await signIn.attempt(`name-${i}`, 'x', 'basic', META)).outcome).toBe('wrong');
+    const recorded = audit.events.length;
+    await expect(signIn.attempt('jane.auditor', 'jane-password-1', 'basic', META)).resolves.toEqual({ outcome: 'locked', retryAfterSeconds: 900 });
+    await expect(signIn.attempt('name-99', 'x', 'basic', META)).resolves.toMatchObject({ outcome: 'locked' });
+    expect(audit.events).toHaveLength(recorded);
+    expect((await metrics.rateLimited.get()).values).toEqual([expect.objectContaining({ labels: { limit: 'failed_audit_sign_in_ip' }, value: 2 })]);
+    // Another address is not affected.
+    await expect(signIn.attempt('jane.auditor', 'jane-password-1', 'basic', { ...META, clientIp: '198.51.100.7' })).resolves.toMatchObject({ outcome: 'success' });
   });
 
   it('locks an unknown user name after as many attempts as a known one', async () => {

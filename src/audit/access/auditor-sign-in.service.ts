@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { RequestMeta } from '../../common/request-meta.js';
 import { AppConfig } from '../../config/index.js';
 import { Metrics } from '../../metrics/metrics.service.js';
 import { RateLimitKeys } from '../../throttle/rate-limit-keys.js';
+import { normalizeIp } from '../../throttle/client-ip.js';
 import { RateLimiter } from '../../throttle/rate-limiter.service.js';
 import { AuditService } from '../audit.service.js';
 import { dummyHash, parsePasswordHash, SCRYPT_DEFAULTS, type ScryptHash, verifyPassword } from './password-hash.js';
@@ -36,6 +37,7 @@ interface Account {
  */
 @Injectable()
 export class AuditorSignIn {
+  private readonly logger = new Logger(AuditorSignIn.name);
   private readonly accounts = new Map<string, Account>();
   private readonly dummy: ScryptHash;
 
@@ -60,9 +62,21 @@ export class AuditorSignIn {
     return this.accounts.get(username.toLowerCase())?.username;
   }
 
-  /** Judges the credentials and records failures; a form sign-in's success too (Basic succeeds on every API call). */
+  /**
+   * Judges the credentials and records failures; a form sign-in's success too (Basic succeeds on every API call).
+   * Failures also count against the client address, so new user names cannot be tried without end: each
+   * costs a scrypt and an audit event. A refused address is logged, not audited, so it cannot flood the log.
+   */
   async attempt(username: string, password: string, channel: SignInChannel, meta: RequestMeta): Promise<SignInVerdict> {
+    const address = this.keys.digest('auditor-sign-in-address', normalizeIp(meta.clientIp ?? 'unknown'));
+    const byAddress = await this.limiter.hit('failed_audit_sign_in_ip', address);
+    if (!byAddress.allowed) {
+      this.metrics.rateLimited.inc({ limit: 'failed_audit_sign_in_ip' });
+      this.logger.warn(`auditor sign-in refused [${meta.correlationId}]: too many failed sign-ins from this address`);
+      return { outcome: 'locked', retryAfterSeconds: byAddress.retryAfterSeconds };
+    }
     const verdict = await this.check(username, password);
+    if (verdict.outcome === 'success') await this.limiter.takeBack('failed_audit_sign_in_ip', address);
     const via = channel === 'basic' ? ' (HTTP Basic)' : '';
     if (verdict.outcome === 'locked') {
       await this.record('failure', username, `locked: too many failed sign-ins${via}`, meta);
