@@ -41,6 +41,8 @@ export class SessionPageService {
     const locale = safeLocale(session.languageCode);
     return {
       pageTitle: 'Choose a value',
+      // Search as you type; the page works the same without it.
+      script: 'search.js',
       lang: locale.split('-')[0],
       isMobile: session.isMobile,
       selectUrl: `${self}/select`,
