@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium } from 'playwright-core';
+import { type Harness, startApp } from '../harness.js';
 
 /**
  * Chromium for the browser tests: Debian's package (`apt-get install chromium`; `.ci/run` installs it
@@ -23,4 +24,54 @@ export function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+export interface BrowserSuite {
+  /** One Chromium for the whole file. */
+  readonly browser: Browser;
+  /** The app of the current test, started fresh (embedded default, sandbox on). */
+  readonly h: Harness;
+  /** A browser context closed after the test. */
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
+}
+
+/**
+ * The hooks every browser suite needs, registered in the calling describe block: Chromium launched
+ * once for the file, and for each test a fresh app and the contexts it opened, closed afterwards.
+ */
+export function browserSuite(appOverrides: Record<string, unknown> = {}): BrowserSuite {
+  let browser: Browser | undefined;
+  let h: Harness | undefined;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+  }, 30_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  beforeEach(async () => {
+    h = await startApp(appOverrides);
+  });
+
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close();
+    await h?.close();
+  });
+
+  return {
+    get browser() {
+      return browser!;
+    },
+    get h() {
+      return h!;
+    },
+    async newContext(options?: BrowserContextOptions) {
+      const context = await browser!.newContext(options);
+      contexts.push(context);
+      return context;
+    },
+  };
 }

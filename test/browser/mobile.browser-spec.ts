@@ -2,9 +2,9 @@
 // The page.evaluate() callbacks run in the page and use the DOM's types.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { type Harness, sandboxIds, startApp } from '../harness.js';
-import { describeInBrowser, launchChromium } from './browser.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { sandboxIds } from '../harness.js';
+import { browserSuite, describeInBrowser } from './browser.js';
 
 /**
  * The popup on a phone (a v4 launch with is_mobile=true, at an iPhone-sized viewport) and at
@@ -74,37 +74,19 @@ function expectFingerSized(layout: Layout): void {
 }
 
 describeInBrowser('the popup on a phone and at popup size', () => {
-  let browser: Browser;
-  let h: Harness;
+  const s = browserSuite();
   let context: BrowserContext;
 
-  beforeAll(async () => {
-    browser = await launchChromium();
-  }, 30_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  beforeEach(async () => {
-    h = await startApp();
-  });
-
-  afterEach(async () => {
-    await context?.close();
-    await h?.close();
-  });
-
   async function openExpense(mobile: boolean): Promise<Page> {
-    const ids = await sandboxIds(h);
+    const ids = await sandboxIds(s.h);
     const page = await context.newPage();
-    await page.goto(`${h.origin}/sandbox/launch?version=4&level=ENTRY&id=${encodeURIComponent(ids.expenseIds[0])}${mobile ? '&mobile=true' : ''}`);
+    await page.goto(`${s.h.origin}/sandbox/launch?version=4&level=ENTRY&id=${encodeURIComponent(ids.expenseIds[0])}${mobile ? '&mobile=true' : ''}`);
     await page.waitForURL(/\/launch\/s\/[^/?]+$/);
     return page;
   }
 
   it('a phone launch (is_mobile=true) at 390x844: the session page fits the width and every target is at least 44x44', async () => {
-    context = await browser.newContext(PHONE);
+    context = await s.newContext(PHONE);
     const page = await openExpense(true);
     await expect(page.locator('body.mobile').count()).resolves.toBe(1);
 
@@ -124,7 +106,7 @@ describeInBrowser('the popup on a phone and at popup size', () => {
   });
 
   it('a phone launch at 390x844: the done page fits the width', async () => {
-    context = await browser.newContext(PHONE);
+    context = await s.newContext(PHONE);
     const page = await openExpense(true);
     // close-window.js would close the done page after 600 ms; an empty one keeps it to measure.
     await page.route('**/assets/close-window.js', (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: '' }));
@@ -138,7 +120,7 @@ describeInBrowser('the popup on a phone and at popup size', () => {
   });
 
   it('a narrow window without the mobile flag (390 px) gets the same phone layout', async () => {
-    context = await browser.newContext(PHONE);
+    context = await s.newContext(PHONE);
     const page = await openExpense(false);
     await expect(page.locator('body.mobile').count()).resolves.toBe(0);
     const layout = await measure(page);
@@ -147,7 +129,7 @@ describeInBrowser('the popup on a phone and at popup size', () => {
   });
 
   it('at Concur popup size (720x760) the session page fits the window', async () => {
-    context = await browser.newContext(POPUP);
+    context = await s.newContext(POPUP);
     const page = await openExpense(false);
     const layout = await measure(page);
     expectFits(layout);

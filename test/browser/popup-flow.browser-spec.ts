@@ -1,34 +1,18 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { SessionStore } from '../../src/auth/session.store.js';
-import { type Harness, startApp } from '../harness.js';
-import { describeInBrowser, launchChromium } from './browser.js';
+import { browserSuite, describeInBrowser } from './browser.js';
 
 /** The popup as Concur drives it: a Launch URL field opens a window that lands on the session page, and closes itself after Save. */
 
 describeInBrowser('the popup in Chromium', () => {
-  let browser: Browser;
-  let h: Harness;
+  const s = browserSuite();
   let context: BrowserContext;
   let form: Page;
 
-  beforeAll(async () => {
-    browser = await launchChromium();
-  }, 30_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
-
   beforeEach(async () => {
-    h = await startApp();
-    context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    context = await s.newContext({ viewport: { width: 1200, height: 900 } });
     form = await context.newPage();
-    await form.goto(`${h.origin}/sandbox`);
-  });
-
-  afterEach(async () => {
-    await context?.close();
-    await h?.close();
+    await form.goto(`${s.h.origin}/sandbox`);
   });
 
   /** The Launch URL buttons of the sandbox form, as [launch test id, value test id] by version and level. */
@@ -107,7 +91,7 @@ describeInBrowser('the popup in Chromium', () => {
     const field = (await fields())[0];
     const popup = await openPopup(field.launch);
     const id = popup.url().split('/').pop()!;
-    const store = h.app.get(SessionStore);
+    const store = s.h.app.get(SessionStore);
     const session = (await store.get(id))!;
     await store.set({ ...session, expiresAt: Date.now() - 1000 });
     const response = await popup.reload();
@@ -125,10 +109,10 @@ describeInBrowser('the popup in Chromium', () => {
     const code = (await choice.getAttribute('value'))!;
     await choice.check();
     // Every attempt of this Save fails (the connector retries twice), then Concur is back.
-    const faults = await fetch(`${h.origin}/sandbox/api/faults`, {
+    const faults = await fetch(`${s.h.origin}/sandbox/api/faults`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ status: 503, count: h.config.concur.maxRetries + 1 }),
+      body: JSON.stringify({ status: 503, count: s.h.config.concur.maxRetries + 1 }),
     });
     expect(faults.status).toBe(200);
     await popup.getByRole('button', { name: 'Save to Concur' }).click();

@@ -1,37 +1,18 @@
-import type { Browser } from 'playwright-core';
-import { type Harness, startApp } from '../harness.js';
-import { describeInBrowser, launchChromium } from './browser.js';
+import { browserSuite, describeInBrowser } from './browser.js';
 
 /** The session page's search: as you type with JavaScript, and the whole pick flow without it. */
 
 describeInBrowser('the search of the popup', () => {
-  let browser: Browser;
-  let h: Harness;
-
-  beforeAll(async () => {
-    browser = await launchChromium();
-  }, 30_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  beforeEach(async () => {
-    h = await startApp();
-  });
-
-  afterEach(async () => {
-    await h?.close();
-  });
+  const s = browserSuite();
 
   /** A v4 expense launch of the sandbox, opened straight in a tab (no popup needed). */
   async function firstExpenseLaunch(): Promise<string> {
-    const state = (await (await fetch(`${h.origin}/sandbox/api/state`)).json()) as { expenses: Array<{ expenseId: string }> };
-    return `${h.origin}/sandbox/launch?version=4&level=ENTRY&id=${encodeURIComponent(state.expenses[0].expenseId)}`;
+    const state = (await (await fetch(`${s.h.origin}/sandbox/api/state`)).json()) as { expenses: Array<{ expenseId: string }> };
+    return `${s.h.origin}/sandbox/launch?version=4&level=ENTRY&id=${encodeURIComponent(state.expenses[0].expenseId)}`;
   }
 
   it('searches as you type, keeping the focus and the address in step, without a page load', async () => {
-    const context = await browser.newContext();
+    const context = await s.newContext();
     const page = await context.newPage();
     await page.goto(await firstExpenseLaunch());
     await page.waitForURL(/\/launch\/s\/[^/?]+$/);
@@ -47,11 +28,10 @@ describeInBrowser('the search of the popup', () => {
     expect(loads).toBe(0);
     await expect(page.locator('#q:focus').count()).resolves.toBe(1);
     expect(new URL(page.url()).searchParams.get('q')).toBe('PRJ-100');
-    await context.close();
   });
 
   it('works without JavaScript: a plain form search, pick and Save', async () => {
-    const context = await browser.newContext({ javaScriptEnabled: false });
+    const context = await s.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
     await page.goto(await firstExpenseLaunch());
     await page.waitForURL(/\/launch\/s\/[^/?]+$/);
@@ -62,8 +42,7 @@ describeInBrowser('the search of the popup', () => {
     await choice.check();
     await page.getByRole('button', { name: 'Save to Concur' }).click();
     await expect(page.getByTestId('saved-value').textContent()).resolves.toBe('PRJ-1002');
-    const state = (await (await fetch(`${h.origin}/sandbox/api/state`)).json()) as { expenses: unknown[] };
+    const state = (await (await fetch(`${s.h.origin}/sandbox/api/state`)).json()) as { expenses: unknown[] };
     expect(JSON.stringify(state.expenses[0])).toContain('PRJ-1002');
-    await context.close();
   });
 });
