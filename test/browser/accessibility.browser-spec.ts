@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
 // The page.evaluate() callbacks run in the page and use the DOM's types.
 import { AxeBuilder } from '@axe-core/playwright';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { SessionStore } from '../../src/auth/session.store.js';
-import { type Harness, sandboxIds, signedUrl, startApp, v4Params } from '../harness.js';
-import { describeInBrowser, launchChromium } from './browser.js';
+import { type Harness, sandboxIds, signedUrl, v4Params } from '../harness.js';
+import { browserSuite, describeInBrowser } from './browser.js';
 
 /**
  * The popup, its error pages and the auditor's pages for people who use a keyboard or assistive
@@ -41,30 +41,14 @@ async function keepOpen(page: Page): Promise<void> {
 }
 
 describeInBrowser('accessibility of the pages', () => {
-  let browser: Browser;
+  const s = browserSuite();
+  let context: BrowserContext;
 
-  beforeAll(async () => {
-    browser = await launchChromium();
-  }, 30_000);
-
-  afterAll(async () => {
-    await browser?.close();
+  beforeEach(async () => {
+    context = await s.newContext({ viewport: { width: 1200, height: 900 } });
   });
 
   describe('the pick flow with the keyboard alone', () => {
-    let h: Harness;
-    let context: BrowserContext;
-
-    beforeEach(async () => {
-      h = await startApp();
-      context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    });
-
-    afterEach(async () => {
-      await context?.close();
-      await h?.close();
-    });
-
     /** What has the focus: a short description, whether it shows :focus-visible, and the outline it draws. */
     function focused(page: Page) {
       return page.evaluate(() => {
@@ -86,7 +70,7 @@ describeInBrowser('accessibility of the pages', () => {
 
     it('searches, moves to a result with the arrow keys, saves with Enter; the popup closes and Concur shows the value', async () => {
       const form = await context.newPage();
-      await form.goto(`${h.origin}/sandbox`);
+      await form.goto(`${s.h.origin}/sandbox`);
       const launch = form.locator('a[data-popup][data-testid^="launch-4-ENTRY-"]').first();
       const valueTestId = (await launch.getAttribute('data-testid'))!.replace(/^launch-\d-/, 'value-');
       const before = (await form.getByTestId(valueTestId).textContent())!.trim();
@@ -152,19 +136,6 @@ describeInBrowser('accessibility of the pages', () => {
   });
 
   describe('axe finds nothing serious or critical', () => {
-    let h: Harness;
-    let context: BrowserContext;
-
-    beforeEach(async () => {
-      h = await startApp();
-      context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    });
-
-    afterEach(async () => {
-      await context?.close();
-      await h?.close();
-    });
-
     it('reports what it finds with the rule, the impact and the elements, so a failure says what to fix', async () => {
       const page = await context.newPage();
       await page.setContent('<!doctype html><html lang="en"><head><title>t</title></head><body><main><h1>t</h1><input id="nameless" type="text"></main></body></html>');
@@ -172,7 +143,7 @@ describeInBrowser('accessibility of the pages', () => {
     });
 
     it('on the session page: with results, with a search that finds nothing, on page 2, and on the done page', async () => {
-      const page = await openSession(h, context);
+      const page = await openSession(s.h, context);
       const found: string[] = [];
       found.push(...(await seriousViolations(page, 'session page')));
 
@@ -203,24 +174,24 @@ describeInBrowser('accessibility of the pages', () => {
         found.push(...(await seriousViolations(page, `${name} (${status})`)));
       };
 
-      const ids = await sandboxIds(h);
+      const ids = await sandboxIds(s.h);
       const tab = await context.newPage();
-      await check(tab, 'rejected launch', `${h.origin}${signedUrl(h, 4, v4Params(h, ids, 'ENTRY'), { password: 'not-the-password' })}`, 401);
-      await check(tab, 'unknown page', `${h.origin}/no-such-page`, 404);
-      await check(tab, 'malformed window address', `${h.origin}/launch/s/not-a-session`, 404);
+      await check(tab, 'rejected launch', `${s.h.origin}${signedUrl(s.h, 4, v4Params(s.h, ids, 'ENTRY'), { password: 'not-the-password' })}`, 401);
+      await check(tab, 'unknown page', `${s.h.origin}/no-such-page`, 404);
+      await check(tab, 'malformed window address', `${s.h.origin}/launch/s/not-a-session`, 404);
 
-      const popup = await openSession(h, context);
+      const popup = await openSession(s.h, context);
       const sessionUrl = popup.url();
-      const stranger = await browser.newContext();
+      const stranger = await s.newContext();
       await check(await stranger.newPage(), 'window of another browser', sessionUrl, 403);
       await stranger.close();
 
       // Concur answers 503 to every attempt of the Save: the Retry page (502).
       await popup.locator('input[name="code"]:not(:checked)').first().check();
-      const faults = await fetch(`${h.origin}/sandbox/api/faults`, {
+      const faults = await fetch(`${s.h.origin}/sandbox/api/faults`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ status: 503, count: h.config.concur.maxRetries + 1 }),
+        body: JSON.stringify({ status: 503, count: s.h.config.concur.maxRetries + 1 }),
       });
       expect(faults.status).toBe(200);
       const [saved] = await Promise.all([popup.waitForResponse((r) => r.url().endsWith('/select')), popup.getByRole('button', { name: 'Save to Concur' }).click()]);
@@ -228,7 +199,7 @@ describeInBrowser('accessibility of the pages', () => {
       await popup.getByRole('button', { name: 'Retry' }).waitFor();
       await check(popup, 'Concur not answering', null, 502);
 
-      const store = h.app.get(SessionStore);
+      const store = s.h.app.get(SessionStore);
       const id = sessionUrl.split('/').pop()!;
       const session = (await store.get(id))!;
       await store.set({ ...session, expiresAt: Date.now() - 1000 });
@@ -239,11 +210,11 @@ describeInBrowser('accessibility of the pages', () => {
 
     it('on the auditor pages: sign-in (also with its error), search, event and verify', async () => {
       // Some events to show: one launch and its page view.
-      await openSession(h, context);
+      await openSession(s.h, context);
       const page = await context.newPage();
       const found: string[] = [];
 
-      await page.goto(`${h.origin}/audit/sign-in`);
+      await page.goto(`${s.h.origin}/audit/sign-in`);
       found.push(...(await seriousViolations(page, 'sign-in')));
       await page.getByLabel('User name').fill('auditor');
       await page.getByLabel('Password').fill('not-the-password');
@@ -258,14 +229,14 @@ describeInBrowser('accessibility of the pages', () => {
       found.push(...(await seriousViolations(page, 'audit search')));
 
       const eventHref = (await page.locator('[data-testid="events"] tbody a').first().getAttribute('href'))!;
-      await page.goto(`${h.origin}${eventHref}`);
+      await page.goto(`${s.h.origin}${eventHref}`);
       await page.getByTestId('hash-matches').waitFor();
       found.push(...(await seriousViolations(page, 'audit event')));
 
-      await page.goto(`${h.origin}/audit?field=no-such-field`);
+      await page.goto(`${s.h.origin}/audit?field=no-such-field`);
       found.push(...(await seriousViolations(page, 'audit search, nothing found')));
 
-      await page.goto(`${h.origin}/audit/verify`);
+      await page.goto(`${s.h.origin}/audit/verify`);
       await page.getByTestId('verify-summary').waitFor();
       found.push(...(await seriousViolations(page, 'audit verify')));
 
