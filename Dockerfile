@@ -31,6 +31,7 @@ COPY --from=build /app/dist ./dist
 COPY views ./views
 COPY public ./public
 COPY config ./config
+COPY locales ./locales
 # Files stay owned by root and read-only to the app; only /data (SQLite) and /tmp are written.
 RUN mkdir -p /data && chown 1000:1000 /data
 # The node image's unprivileged "node" user, by number so Kubernetes can check runAsNonRoot.

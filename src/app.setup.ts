@@ -12,6 +12,7 @@ import { AuditWorkbenchModule } from './audit/workbench/workbench.module.js';
 import { bodyParsers } from './common/body-parsers.js';
 import { correlationMiddleware } from './common/correlation.middleware.js';
 import { GlobalExceptionFilter } from './common/global-exception.filter.js';
+import { registerViewHelpers } from './i18n/page-locale.js';
 import { AppConfig } from './config/index.js';
 import { RequestLogging } from './logging/logging.module.js';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware.js';
@@ -74,6 +75,7 @@ export function configureApp(app: NestExpressApplication): void {
   app.useStaticAssets(join(PACKAGE_ROOT, 'public'), { prefix: '/assets/', index: false, maxAge: '1h' });
   app.setBaseViewsDir(join(PACKAGE_ROOT, 'views'));
   app.setViewEngine('hbs');
+  registerViewHelpers();
   app.set('view options', { layout: 'layouts/main' });
   app.set('view cache', true);
   app.useGlobalFilters(filter);

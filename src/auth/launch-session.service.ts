@@ -1,11 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { CookieOptions } from 'express';
-import { PageException } from '../common/page.exception.js';
+import { CLOSE_AND_RELAUNCH, PageException } from '../common/page.exception.js';
 import { constantTimeEqual, sha256Hex } from '../common/secret-compare.js';
 import { AppConfig } from '../config/index.js';
 import type { LaunchSession } from './launch.types.js';
 import { type LaunchDone, SessionStore, type UpdateState } from './session.store.js';
+import { msg } from '../i18n/i18n.js';
 
 export type NewLaunchSession = Omit<LaunchSession, 'id' | 'cookieHash' | 'csrfToken' | 'createdAt' | 'expiresAt'>;
 
@@ -37,24 +38,24 @@ export class LaunchSessionService {
   async load(id: string, cookieSecret: string | undefined): Promise<LaunchSession> {
     if (!SESSION_ID.test(id)) {
       throw new PageException(404, {
-        title: 'Page not found',
-        message: 'This address does not lead to a window of the connector. Close this window and click the field again in Concur.',
+        title: msg('Page not found'),
+        message: msg('This address does not lead to a window of the connector. Close this window and click the field again in Concur.'),
         detail: 'malformed session id',
       });
     }
     const session = await this.store.get(id);
     if (!session || session.expiresAt <= Date.now()) {
       throw new PageException(410, {
-        title: 'This window has expired',
-        message: 'For your security this window stops working after a while. Close this window and click the field again in Concur.',
+        title: msg('This window has expired'),
+        message: msg('For your security this window stops working after a while. Close this window and click the field again in Concur.'),
         detail: session ? 'launch session expired' : 'launch session unknown or expired',
       });
     }
     const presented = typeof cookieSecret === 'string' ? sha256Hex(cookieSecret) : '';
     if (!constantTimeEqual(presented, session.cookieHash)) {
       throw new PageException(403, {
-        title: 'This window belongs to another browser session',
-        message: 'Close this window and click the field again in Concur.',
+        title: msg('This window belongs to another browser session'),
+        message: CLOSE_AND_RELAUNCH,
         detail: 'launch cookie missing or wrong',
       });
     }
@@ -96,8 +97,8 @@ export class LaunchSessionService {
       timingSafeEqual(createHash('sha256').update(token).digest(), createHash('sha256').update(session.csrfToken).digest());
     if (!matches) {
       throw new PageException(403, {
-        title: 'This form has expired',
-        message: 'Reload this window and try again.',
+        title: msg('This form has expired'),
+        message: msg('Reload this window and try again.'),
         detail: 'csrf token mismatch',
       });
     }

@@ -60,6 +60,7 @@ export interface LaunchSession {
   /** The field the tenant's rules allow: v3 CustomN/OrgUnitN or v4 customN/orgUnitN. */
   field: string;
   isMobile: boolean;
+  /** v4's language_code (`en` when empty); '' for v1, whose page follows the browser's Accept-Language. */
   languageCode: string;
   expenseIds: string[];
   /** The item as last read from Concur (what the page showed); its fieldValue is the audit's old value. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PageException } from '../common/page.exception.js';
+import { msg } from '../i18n/i18n.js';
 
 /** `<prefix><kind>:<sha256 hex of raw>`: bounded length and characters whatever the caller's key holds. */
 export function hashedKey(prefix: string, kind: string, raw: string): string {
@@ -12,9 +13,10 @@ export function hashedKey(prefix: string, kind: string, raw: string): string {
  */
 export function sharedStoreUnavailable(operation: string, error: unknown): PageException {
   return new PageException(503, {
-    title: 'The connector is briefly unavailable',
-    message:
+    title: msg('The connector is briefly unavailable'),
+    message: msg(
       'The connector could not reach its shared store. Wait a moment, then try again; if it keeps happening, give the reference below to your IT support.',
+    ),
     detail: `Redis ${operation} failed: ${error instanceof Error ? error.message : String(error)}`,
   });
 }

@@ -11,6 +11,7 @@ import { LaunchQueryError, parseLaunchQuery } from './launch-query.js';
 import { type LaunchVersion, V4_UNSIGNED_PARAMS, type VerifiedLaunch } from './launch.types.js';
 import { ReplayStore } from './replay.store.js';
 import { launchMac, macMatches, type SignatureAlgorithm } from './signature.js';
+import { msg } from '../i18n/i18n.js';
 
 /** Metadata key of the launch version a route accepts (set by @LaunchEndpoint). */
 export const LAUNCH_VERSION = 'concur:launch-version';
@@ -70,7 +71,7 @@ export class SignatureGuard implements CanActivate {
     if (req.method !== 'GET') {
       // Express also routes HEAD here; a link checker's HEAD must not use up the user's nonce.
       res.setHeader('Allow', 'GET');
-      throw new PageException(405, { title: 'This link only opens in a browser window', message: CLOSE_AND_RELAUNCH, detail: `${req.method} on a launch path` });
+      throw new PageException(405, { title: msg('This link only opens in a browser window'), message: CLOSE_AND_RELAUNCH, detail: `${req.method} on a launch path` });
     }
     try {
       req.launch = await this.verify(req, version);

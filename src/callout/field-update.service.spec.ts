@@ -127,7 +127,7 @@ describe(FieldUpdateService.name, () => {
     const { service, events, concur, sessions, launched } = build(async () => undefined);
     const s = await launched();
     expect((await pageOf(service.apply(s, 'NOPE', meta))).getStatus()).toBe(400);
-    expect((await pageOf(service.apply(s, `PRJ-${'x'.repeat(45)}`, meta))).page.message).toMatch(/at most 48/);
+    expect((await pageOf(service.apply(s, `PRJ-${'x'.repeat(45)}`, meta))).textIn().message).toMatch(/at most 48 characters; this value has 49/);
     expect((await pageOf(service.apply(s, ['PRJ-1'], meta))).getStatus()).toBe(400);
     expect(events).toEqual([]);
     expect(concur.writeField).not.toHaveBeenCalled();

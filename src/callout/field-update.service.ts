@@ -3,7 +3,7 @@ import { AuditService } from '../audit/audit.service.js';
 import type { AuditEventInput } from '../audit/audit.types.js';
 import { LaunchSessionService } from '../auth/launch-session.service.js';
 import type { LaunchSession } from '../auth/launch.types.js';
-import { PageException } from '../common/page.exception.js';
+import { CLOSE_AND_RELAUNCH, PageException } from '../common/page.exception.js';
 import type { RequestMeta } from '../common/request-meta.js';
 import { AppConfig, type TenantConfig, Tenants } from '../config/index.js';
 import { ConcurClient } from '../concur/concur.client.js';
@@ -11,6 +11,7 @@ import { ConcurError, MAX_FIELD_VALUE_LENGTH } from '../concur/concur.types.js';
 import { LookupService } from '../lookup/lookup.service.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { concurErrorPage } from './concur-error-page.js';
+import { msg } from '../i18n/i18n.js';
 
 const OUTCOME_ATTEMPTS = 3;
 const WAIT_MARGIN_MS = 2_000;
@@ -61,13 +62,14 @@ export class FieldUpdateService {
   async apply(session: LaunchSession, rawCode: unknown, meta: RequestMeta): Promise<UpdateResult> {
     if (session.done) return this.alreadySaved(session.done.value);
     const tenant = this.tenants.findById(session.tenantId);
-    if (!tenant) throw this.refused(new PageException(410, { title: 'This window has expired', message: 'Close this window and click the field again in Concur.', detail: `tenant ${session.tenantId} no longer configured` }));
+    if (!tenant) throw this.refused(new PageException(410, { title: msg('This window has expired'), message: CLOSE_AND_RELAUNCH, detail: `tenant ${session.tenantId} no longer configured` }));
     const code = typeof rawCode === 'string' ? rawCode : '';
     if (code.length > MAX_FIELD_VALUE_LENGTH) {
       throw this.refused(
         new PageException(400, {
-          title: 'This value is too long for Concur',
-          message: `Concur fields hold at most ${MAX_FIELD_VALUE_LENGTH} characters; this value has ${code.length}. Pick another value.`,
+          title: msg('This value is too long for Concur'),
+          message: msg('Concur fields hold at most {max} characters; this value has {length}. Pick another value.'),
+          params: { max: MAX_FIELD_VALUE_LENGTH, length: code.length },
           view: { back: `/launch/s/${session.id}` },
         }),
       );
@@ -76,8 +78,8 @@ export class FieldUpdateService {
     if (!picked) {
       throw this.refused(
         new PageException(400, {
-          title: code ? 'That value is not in the list' : 'No value was picked',
-          message: 'Search again and pick one of the results, then press Save.',
+          title: code ? msg('That value is not in the list') : msg('No value was picked'),
+          message: msg('Search again and pick one of the results, then press Save.'),
           view: { back: `/launch/s/${session.id}` },
           detail: code ? 'picked code not found in lookup source' : 'no code in the form',
         }),
@@ -125,16 +127,16 @@ export class FieldUpdateService {
       if (current.state === 'done') return { value: current.done.value, label: null };
       if (current.state === 'free') {
         throw new PageException(409, {
-          title: 'Your choice was not saved',
-          message: 'This window sent Save twice and the first one did not finish. Press Retry to save again.',
+          title: msg('Your choice was not saved'),
+          message: msg('This window sent Save twice and the first one did not finish. Press Retry to save again.'),
           view: { retry: this.retryOf(session, value) },
           detail: 'double submit: the other update of this launch failed',
         });
       }
       if (Date.now() >= deadline) {
         throw new PageException(409, {
-          title: 'This window is already saving',
-          message: 'Close this window and check the field in Concur.',
+          title: msg('This window is already saving'),
+          message: msg('Close this window and check the field in Concur.'),
           detail: 'double submit: the other update of this launch did not finish in time',
         });
       }
@@ -182,7 +184,7 @@ export class FieldUpdateService {
       await this.recordOutcome({ ...base, type: 'update.failed', outcome: 'failure', reason });
       if (!(error instanceof ConcurError)) throw error;
       this.logger.warn(`update failed [${meta.correlationId}] ${reason}`);
-      throw concurErrorPage(error, 'saving your choice', this.retryOf(session, value));
+      throw concurErrorPage(error, 'saving', this.retryOf(session, value));
     }
     this.metrics.fieldUpdates.inc({ outcome: 'succeeded' });
     // Concur has the value: the window is done whatever happens to the audit write below. If

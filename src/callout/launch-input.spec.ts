@@ -35,12 +35,12 @@ function reasonOf(fn: () => unknown): string {
 }
 
 describe('resolveLaunchChoices', () => {
-  it('v1 writes the tenant field whatever the query says', () => {
+  it('v1 writes the tenant field whatever the query says, in the browser\'s language', () => {
     const launch = { ...v4({}), version: 1 as const };
     expect(resolveLaunchChoices(launch, { ...item('ENTRY'), api: 'v3' })).toEqual({
       field: 'Custom1',
       isMobile: false,
-      languageCode: 'en',
+      languageCode: '',
       expenseIds: [],
     });
   });

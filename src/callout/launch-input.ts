@@ -28,7 +28,8 @@ export function resolveLaunchChoices(launch: VerifiedLaunch, item: ItemRef): Lau
   if (launch.version === 1) {
     const rule = launch.tenant.fields.v1;
     if (!rule) throw new LaunchInputError('no v1 field rule is configured for this tenant');
-    return { field: rule.field, isMobile: false, languageCode: 'en', expenseIds: [] };
+    // v1 sends no language: the popup follows the browser's Accept-Language.
+    return { field: rule.field, isMobile: false, languageCode: '', expenseIds: [] };
   }
   const u = launch.unsigned;
   const source = u.source?.toUpperCase();

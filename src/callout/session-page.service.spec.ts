@@ -5,7 +5,8 @@ import { MemorySessionStore } from '../auth/session.store.js';
 import { type AppConfig, loadConfig, Tenants } from '../config/index.js';
 import type { ConcurClient } from '../concur/concur.client.js';
 import type { LookupService } from '../lookup/lookup.service.js';
-import { formatAmount, formatDate, SessionPageService } from './session-page.service.js';
+import { DEFAULT_LOCALE } from '../i18n/i18n.js';
+import { formatAmount, formatDate, formatPercentage, SessionPageService } from './session-page.service.js';
 import { testSession } from './session.fixture.js';
 
 describe('session page formatting', () => {
@@ -28,6 +29,14 @@ describe('session page formatting', () => {
   });
 });
 
+describe('allocation shares', () => {
+  it('formats a percentage for the locale', () => {
+    expect(formatPercentage(50, 'en')).toBe('50%');
+    expect(formatPercentage(33.33, 'de')).toMatch(/^33,33\s%$/);
+    expect(formatPercentage(null, 'en')).toBeNull();
+  });
+});
+
 describe(SessionPageService.name, () => {
   const session = (): LaunchSession => testSession({ languageCode: 'de' });
 
@@ -45,15 +54,26 @@ describe(SessionPageService.name, () => {
     const store = new MemorySessionStore();
     const s = session();
     await store.set(s);
-    const model = await build(store).build(s, { q: 'prj', page: '2' }, 'corr');
+    const model = await build(store).build(s, { q: 'prj', page: '2' }, 'corr', { lang: 'de', format: 'de' });
     expect(model.item).toMatchObject({ levelLabel: 'Expense', title: 'Hotel', date: '02.11.2026', fieldValue: 'PRJ-1002' });
     expect(model.item.amount).toMatch(/240,00\s€/);
+    expect(model.formatLang).toBeNull();
+    expect(model.pageTitle).toBe('Choose a value');
     expect(model.results).toEqual([
       { code: 'PRJ-1002', label: 'B', current: true },
       { code: 'PRJ-1003', label: 'C', current: false },
     ]);
     expect(model).toMatchObject({ page: 2, pages: 3, prevUrl: `/launch/s/${'S'.repeat(22)}?q=prj&page=1`, nextUrl: `/launch/s/${'S'.repeat(22)}?q=prj&page=3` });
     expect((await store.get('S'.repeat(22)))?.itemView?.fieldValue).toBe('PRJ-1002');
+  });
+
+  it('marks amounts and dates with their own language when the page is English for an unsupported language', async () => {
+    const store = new MemorySessionStore();
+    const s = testSession({ languageCode: 'it-IT' });
+    await store.set(s);
+    const model = await build(store).build(s, {}, 'corr', { lang: 'en', format: 'it-IT' });
+    expect(model.formatLang).toBe('it');
+    expect(model.item.date).toBe('2 nov 2026');
   });
 
   it('does not undo a Save that finished while Concur was being read, and learns of it', async () => {
@@ -65,7 +85,7 @@ describe(SessionPageService.name, () => {
       const token = (await store.claimUpdate(s.id, s.expiresAt))!;
       await store.completeUpdate(s.id, token, { value: 'PRJ-1003', at: 1 });
     });
-    await service.build(s, {}, 'corr');
+    await service.build(s, {}, 'corr', DEFAULT_LOCALE);
     const stored = await store.get(s.id);
     expect(stored?.done?.value).toBe('PRJ-1003');
     expect(stored?.itemView?.title).toBe('Hotel');
@@ -83,7 +103,7 @@ describe(SessionPageService.name, () => {
       await store.completeUpdate(s.id, token, { value: 'PRJ-1003', at: 1 });
       await set(copy);
     });
-    await service.build(s, {}, 'corr');
+    await service.build(s, {}, 'corr', DEFAULT_LOCALE);
     expect((await store.get(s.id))?.done?.value).toBe('PRJ-1003');
     expect(s.done?.value).toBe('PRJ-1003');
   });

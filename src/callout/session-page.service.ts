@@ -1,17 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { LaunchSessionService } from '../auth/launch-session.service.js';
 import type { LaunchSession } from '../auth/launch.types.js';
-import { PageException } from '../common/page.exception.js';
+import { CLOSE_AND_RELAUNCH, PageException } from '../common/page.exception.js';
 import { type TenantConfig, Tenants } from '../config/index.js';
 import { ConcurClient } from '../concur/concur.client.js';
 import { ConcurError, type ItemView } from '../concur/concur.types.js';
 import { LookupService } from '../lookup/lookup.service.js';
 import { concurErrorPage } from './concur-error-page.js';
+import { msg, type PageLocale } from '../i18n/i18n.js';
 
 /** How long a read of the item serves further page views (searching, paging) of the same window. */
 const ITEM_FRESH_MS = 30_000;
 const PAGE_SIZE = 20;
-const LEVEL_LABELS = { HEADER: 'Report header', ENTRY: 'Expense', ALLOCATION: 'Allocation' } as const;
+const LEVEL_LABELS = { HEADER: msg('Report header'), ENTRY: msg('Expense'), ALLOCATION: msg('Allocation') } as const;
 
 export interface SessionPageQuery {
   q?: unknown;
@@ -28,9 +29,10 @@ export class SessionPageService {
     private readonly sessions: LaunchSessionService,
   ) {}
 
-  async build(session: LaunchSession, query: SessionPageQuery, correlationId: string) {
+  /** `locale`: the page's (pageLocale): its language for the words, its format for amounts and dates. */
+  async build(session: LaunchSession, query: SessionPageQuery, correlationId: string, locale: PageLocale) {
     const tenant = this.tenants.findById(session.tenantId);
-    if (!tenant) throw new PageException(410, { title: 'This window has expired', message: 'Close this window and click the field again in Concur.' });
+    if (!tenant) throw new PageException(410, { title: msg('This window has expired'), message: CLOSE_AND_RELAUNCH });
     const view = await this.itemView(tenant, session, correlationId);
     const q = typeof query.q === 'string' ? query.q.slice(0, 100) : '';
     const requestedPage = typeof query.page === 'string' && /^\d{1,6}$/.test(query.page) ? Math.max(1, Number(query.page)) : 1;
@@ -38,12 +40,12 @@ export class SessionPageService {
     const pages = Math.max(1, Math.ceil(results.total / PAGE_SIZE));
     const self = `/launch/s/${session.id}`;
     const pageUrl = (page: number) => `${self}?${new URLSearchParams({ q, page: String(page) }).toString()}`;
-    const locale = safeLocale(session.languageCode);
     return {
-      pageTitle: 'Choose a value',
+      pageTitle: msg('Choose a value'),
       // Search as you type; the page works the same without it.
       script: 'search.js',
-      lang: locale.split('-')[0],
+      // Amounts and dates carry their own lang when their locale's language is not the page's (en-GB numbers stay en).
+      formatLang: formatLanguageOf(locale),
       isMobile: session.isMobile,
       selectUrl: `${self}/select`,
       searchUrl: self,
@@ -51,9 +53,9 @@ export class SessionPageService {
       fieldName: session.field,
       item: {
         levelLabel: LEVEL_LABELS[view.level],
-        title: view.title,
-        amount: formatAmount(view.amount, view.currency, locale),
-        date: formatDate(view.date, locale),
+        title: view.level === 'ALLOCATION' ? formatPercentage(view.percentage ?? null, locale.format) : view.title,
+        amount: formatAmount(view.amount, view.currency, locale.format),
+        date: formatDate(view.date, locale.format),
         fieldValue: view.fieldValue,
       },
       query: q,
@@ -79,17 +81,19 @@ export class SessionPageService {
       return view;
     } catch (error) {
       if (!(error instanceof ConcurError)) throw error;
-      throw concurErrorPage(error, 'reading this expense', { method: 'GET', action: `/launch/s/${session.id}` });
+      throw concurErrorPage(error, 'reading', { method: 'GET', action: `/launch/s/${session.id}` });
     }
   }
 }
 
-function safeLocale(code: string): string {
-  try {
-    return Intl.getCanonicalLocales(code.replace('_', '-'))[0] ?? 'en';
-  } catch {
-    return 'en';
-  }
+function formatLanguageOf(locale: PageLocale): string | null {
+  const language = locale.format.split('-')[0].toLowerCase();
+  return language === locale.lang ? null : language;
+}
+
+export function formatPercentage(percentage: number | null, locale: string): string | null {
+  if (percentage === null) return null;
+  return new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 2 }).format(percentage / 100);
 }
 
 export function formatAmount(amount: number | null, currency: string | null, locale: string): string | null {

@@ -1,6 +1,8 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { wantsJson } from './error-routing.js';
+import { msg } from '../i18n/i18n.js';
+import { pageLocaleOf } from '../i18n/page-locale.js';
 import { PageException } from './page.exception.js';
 import { RedirectException } from './redirect.exception.js';
 import { correlationIdOf } from './request-meta.js';
@@ -9,17 +11,17 @@ import { correlationIdOf } from './request-meta.js';
 type RequestLog = Record<'error' | 'warn' | 'info', (fields: object, message: string) => void>;
 
 const GENERIC_TITLES: Record<number, string> = {
-  400: 'The request could not be understood',
-  401: 'You are not signed in for this',
-  403: 'This is not allowed',
-  404: 'Page not found',
-  405: 'This action is not allowed here',
-  409: 'This was already done',
-  410: 'This window has expired',
-  413: 'The request is too large',
-  415: 'Unsupported request format',
-  429: 'Too many requests',
-  502: 'Concur is not answering',
+  400: msg('The request could not be understood'),
+  401: msg('You are not signed in for this'),
+  403: msg('This is not allowed'),
+  404: msg('Page not found'),
+  405: msg('This action is not allowed here'),
+  409: msg('This was already done'),
+  410: msg('This window has expired'),
+  413: msg('The request is too large'),
+  415: msg('Unsupported request format'),
+  429: msg('Too many requests'),
+  502: msg('Concur is not answering'),
 };
 
 /**
@@ -43,18 +45,22 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     }
     const reference = correlationIdOf(req);
     const status = exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
-    const { title, message, view, detail } = describe(exception, status);
+    const page = asPage(exception, status);
+    const english = page.textIn();
 
-    this.logFailure(exception, req, status, reference, detail ?? message);
+    this.logFailure(exception, req, status, reference, page.page.detail ?? english.message);
     if (res.headersSent) return;
 
     res.status(status);
     res.setHeader('Cache-Control', 'no-store');
     if (wantsJson(req.path)) {
-      res.json({ statusCode: status, error: title, message, correlationId: reference });
+      res.json({ statusCode: status, error: english.title, message: english.message, correlationId: reference });
       return;
     }
-    res.render('errors/error', { title, message, status, reference, ...view }, (err, html) => {
+    // The page in the launch's or the browser's language; a text without a catalog entry stays English.
+    const locale = pageLocaleOf(req, res);
+    const { title, message } = page.textIn(locale);
+    res.render('errors/error', { title, message, status, reference, i18n: locale, ...page.page.view }, (err, html) => {
       if (err) {
         this.logger.error(`error page failed to render [${reference}]`, err.stack);
         res.type('text/plain').send(`${title}\n\n${message}\n\nReference: ${reference}\n`);
@@ -101,28 +107,28 @@ export class GlobalExceptionFilter implements ExceptionFilter {
   }
 }
 
-function describe(exception: unknown, status: number) {
-  if (exception instanceof PageException) return { ...exception.page };
+/** Every error as the page it shows: a PageException as it is, anything else with a generic title and message. */
+function asPage(exception: unknown, status: number): PageException {
+  if (exception instanceof PageException) return exception;
   if (status === HttpStatus.NOT_FOUND) {
     // Nest's own message repeats the URL, query and all: a launch on a wrong path would show its signature.
-    return {
+    return new PageException(status, {
       title: GENERIC_TITLES[404],
-      message: 'This address does not lead anywhere. If Concur opened this window, close it and click the field again in Concur; if it keeps happening, give the reference below to your Concur administrator.',
-      view: undefined,
+      message: msg(
+        'This address does not lead anywhere. If Concur opened this window, close it and click the field again in Concur; if it keeps happening, give the reference below to your Concur administrator.',
+      ),
       detail: 'no route',
-    };
+    });
   }
-  const title = GENERIC_TITLES[status] ?? (status >= 500 ? 'Something went wrong' : 'The request could not be handled');
+  const title = GENERIC_TITLES[status] ?? (status >= 500 ? msg('Something went wrong') : msg('The request could not be handled'));
   if (exception instanceof HttpException && status < 500) {
     const body = exception.getResponse();
     const raw = typeof body === 'string' ? body : (body as { message?: unknown }).message;
     const message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : title;
-    return { title, message, view: undefined, detail: undefined };
+    return new PageException(status, { title, message });
   }
-  return {
+  return new PageException(status, {
     title,
-    message: 'An unexpected error stopped this request. Try again; if it keeps happening, give the reference below to your IT support.',
-    view: undefined,
-    detail: undefined,
-  };
+    message: msg('An unexpected error stopped this request. Try again; if it keeps happening, give the reference below to your IT support.'),
+  });
 }

@@ -38,6 +38,8 @@ export interface ItemView {
   date: string | null;
   /** The current value of the field the connector will write; null when empty. */
   fieldValue: string | null;
+  /** An allocation's share of its expense, in percent. */
+  percentage?: number | null;
 }
 
 export type ConcurErrorKind =

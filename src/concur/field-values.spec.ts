@@ -75,7 +75,8 @@ describe('readItemView', () => {
     };
     expect(readItemView(v4('ALLOCATION'), 'custom9', body)).toEqual({
       level: 'ALLOCATION',
-      title: 'Allocation (50%)',
+      title: null,
+      percentage: 50,
       amount: 6.15,
       currency: 'CHF',
       date: null,
@@ -98,7 +99,7 @@ describe('readItemView', () => {
       level: 'ENTRY',
       ...empty,
     });
-    expect(readItemView(v4('ALLOCATION'), 'custom9', { percentage: null }).title).toBe('Allocation');
+    expect(readItemView(v4('ALLOCATION'), 'custom9', { percentage: null })).toMatchObject({ title: null, percentage: null });
     expect(readItemView(V3, '__proto__', {}).fieldValue).toBeNull();
   });
 

@@ -38,7 +38,9 @@ export function readItemView(item: ItemRef, field: string, body: unknown): ItemV
       const percentage = number(body.percentage);
       return {
         ...base,
-        title: percentage === null ? 'Allocation' : `Allocation (${percentage}%)`,
+        // The page names the level and formats the share for the user's locale.
+        title: null,
+        percentage,
         ...money(body.allocationAmount),
         date: null,
       };

@@ -14,7 +14,7 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { FaultInputError, SandboxFaults, parseFaultRequest, type FaultSwitch } from './sandbox.faults.js';
-import { SandboxLaunch, SandboxLaunchError, type LaunchRequestQuery } from './sandbox.launch.js';
+import { LANGUAGE, SandboxLaunch, SandboxLaunchError, single, type LaunchRequestQuery } from './sandbox.launch.js';
 import { buildSandboxPage, type SandboxPageView } from './sandbox-page.view.js';
 import { SandboxStore, type SandboxState } from './sandbox.store.js';
 
@@ -40,8 +40,10 @@ export class SandboxPageController {
 
   @Get()
   @Render('sandbox/index')
-  page(): SandboxPageView & { layout: false } {
-    return { layout: false, ...buildSandboxPage(this.store.state(), this.launch) };
+  page(@Query() query: { lang?: unknown; mobile?: unknown }): SandboxPageView & { layout: false } {
+    const lang = single(query.lang);
+    const user = { lang: lang !== undefined && LANGUAGE.test(lang) ? lang : 'en', mobile: single(query.mobile) === 'true' };
+    return { layout: false, ...buildSandboxPage(this.store.state(), this.launch, user) };
   }
 
   /** What Concur does when the Launch URL button is clicked: a redirect to a freshly signed launch. */

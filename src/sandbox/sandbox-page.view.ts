@@ -30,7 +30,27 @@ export interface SandboxPageView {
   entries: LaunchFieldRow[];
   requests: Array<RecordedRequest & { statusText: string; statusClass: 'ok' | 'failed' }>;
   tokenRequests: number;
+  /** The demo user's language and device, sent with v4 launches (language_code, is_mobile). */
+  languages: Array<{ code: string; name: string; selected: boolean }>;
+  mobile: boolean;
 }
+
+/** How the demo user's v4 launches look: `?lang=de&mobile=true` on /sandbox. */
+export interface SandboxUserChoice {
+  lang: string;
+  mobile: boolean;
+}
+
+/** The popup's languages, each in its own name, and two regional variants to show the fallback. */
+const LANGUAGES = [
+  ['en', 'English'],
+  ['en-GB', 'English (UK)'],
+  ['de', 'Deutsch'],
+  ['de-CH', 'Deutsch (Schweiz)'],
+  ['fr', 'Français'],
+  ['es', 'Español'],
+  ['ja', '日本語'],
+] as const;
 
 const RECENT_REQUESTS = 6;
 
@@ -55,8 +75,9 @@ function row(version: 1 | 4, level: ItemLevel, id: string, field: string | undef
 }
 
 /** The page's view model: every string here is rendered with hbs's escaping {{ }}. */
-export function buildSandboxPage(state: SandboxState, launch: SandboxLaunch): SandboxPageView {
-  const v4Href = (level: ItemLevel, id: string) => `/sandbox/launch?version=4&level=${level}&id=${encodeURIComponent(id)}`;
+export function buildSandboxPage(state: SandboxState, launch: SandboxLaunch, user: SandboxUserChoice = { lang: 'en', mobile: false }): SandboxPageView {
+  const device = `${user.lang === 'en' ? '' : `&lang=${encodeURIComponent(user.lang)}`}${user.mobile ? '&mobile=true' : ''}`;
+  const v4Href = (level: ItemLevel, id: string) => `/sandbox/launch?version=4&level=${level}&id=${encodeURIComponent(id)}${device}`;
   const headerField = launch.v4Field('HEADER');
   const entryField = launch.v4Field('ENTRY');
   const allocationField = launch.v4Field('ALLOCATION');
@@ -105,5 +126,7 @@ export function buildSandboxPage(state: SandboxState, launch: SandboxLaunch): Sa
       statusClass: r.status > 0 && r.status < 400 ? 'ok' : 'failed',
     })),
     tokenRequests: state.tokenRequests,
+    languages: LANGUAGES.map(([code, name]) => ({ code, name, selected: code === user.lang })),
+    mobile: user.mobile,
   };
 }

@@ -293,5 +293,21 @@ describe(SandboxModule.name, () => {
       expect(html).not.toMatch(/\sstyle=|\sonclick=/i);
       expect(html).toContain('PATCH');
     });
+
+    it("sends the chosen language and phone flag with every v4 launch; v1 follows the browser; a bad language is English", async () => {
+      const hrefsOf = async (query: string) => {
+        const html = await (await fetch(`${base}/sandbox${query}`)).text();
+        return { html, hrefs: [...html.matchAll(/<a [^>]*href="([^"]*)"[^>]*data-popup/g)].map((m) => m[1].replaceAll('&#x3D;', '=').replaceAll('&amp;', '&')) };
+      };
+      const chosen = await hrefsOf('?lang=de-CH&mobile=true');
+      expect(chosen.hrefs).toContain('/sandbox/launch?version=4&level=ALLOCATION&id=SBXA1&lang=de-CH&mobile=true');
+      expect(chosen.hrefs).toContain('/sandbox/launch?version=1&entry=SBXE1%24a7Kq');
+      expect(chosen.html).toMatch(/<option value="de-CH" selected>/);
+      expect(chosen.html).toMatch(/name="mobile" value="true" checked/);
+      const hostile = await hrefsOf(`?lang=${encodeURIComponent('"><script>')}`);
+      expect(hostile.hrefs).toContain('/sandbox/launch?version=4&level=ALLOCATION&id=SBXA1');
+      expect(hostile.html).toMatch(/<option value="en" selected>/);
+      expect(hostile.html).not.toContain('<script>');
+    });
   });
 });

@@ -28,10 +28,10 @@ export class SandboxLaunchError extends Error {
 }
 
 const LEVELS: readonly ItemLevel[] = ['HEADER', 'ENTRY', 'ALLOCATION'];
-const LANGUAGE = /^[a-z]{2}(-[A-Z]{2})?$/;
+export const LANGUAGE = /^[a-z]{2}(-[A-Z]{2})?$/;
 export const SANDBOX_API_PREFIX = '/sandbox/concur';
 
-function single(value: unknown): string | undefined {
+export function single(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 

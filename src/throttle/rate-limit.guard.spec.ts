@@ -74,7 +74,8 @@ describe(RateLimitGuard.name, () => {
     const error = await result.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PageException);
     expect((error as PageException).getStatus()).toBe(429);
-    expect((error as PageException).page.message).toMatch(/^Too many attempts from your network; wait 30 seconds and open the window again/);
+    expect((error as PageException).textIn().message).toMatch(/^Too many attempts from your network; wait 30 seconds and open the window again/);
+    expect((error as PageException).textIn({ lang: 'de', format: 'de' }).message).toContain('30 Sekunden');
     expect(res.headers['retry-after']).toBe('30');
     expect(await counterValues(metrics.rateLimited)).toEqual([{ labels: { limit: 'launch' }, value: 1 }]);
     expect(await counterValues(metrics.launches)).toEqual([{ labels: { version: '4', outcome: 'rate_limited' }, value: 1 }]);

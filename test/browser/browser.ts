@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, type BrowserContextOptions, chromium } from 'playwright-core';
 import { type Harness, startApp } from '../harness.js';
@@ -13,6 +14,8 @@ const REQUIRED = process.env.CI === 'true';
 
 /** `describe` when Chromium is here; otherwise a skipped suite and a line on stderr (an error under CI=true). */
 export function describeInBrowser(name: string, body: () => void): void {
+  // Jest reads testTimeout only globally, not from a project entry: a browser test gets 30 s here.
+  jest.setTimeout(30_000);
   if (CHROMIUM) return describe(name, body);
   if (REQUIRED) throw new Error(`CI=true but no Chromium at ${CANDIDATES.join(' or ')}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
   process.stderr.write(`\nSKIPPED: no Chromium at ${CANDIDATES.join(' or ')}; the browser tests "${name}" did not run (apt-get install chromium, or set CHROMIUM_PATH)\n`);

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // The page.evaluate() callbacks run in the page and use the DOM's types.
-import { mkdirSync } from 'node:fs';
+import { AxeBuilder } from '@axe-core/playwright';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { sandboxIds } from '../harness.js';
@@ -17,6 +18,9 @@ const POPUP = { viewport: { width: 720, height: 760 } };
 /** WCAG 2.5.5 (AAA) and Apple's and Google's guidance for touch: 44 CSS pixels. */
 const MIN_TARGET = 44;
 const IMAGES = join(import.meta.dirname, '..', '..', 'docs', 'images');
+/** The German catalog: the test finds the page's words by what a German user reads. */
+const DE: Record<string, string | Record<string, string>> = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'locales', 'de.json'), 'utf8'));
+const de = (key: string) => DE[key] as string;
 
 async function screenshot(page: Page, file: string): Promise<void> {
   if (process.env.SCREENSHOTS !== '1') return;
@@ -77,10 +81,10 @@ describeInBrowser('the popup on a phone and at popup size', () => {
   const s = browserSuite();
   let context: BrowserContext;
 
-  async function openExpense(mobile: boolean): Promise<Page> {
+  async function openExpense(mobile: boolean, lang = 'en'): Promise<Page> {
     const ids = await sandboxIds(s.h);
     const page = await context.newPage();
-    await page.goto(`${s.h.origin}/sandbox/launch?version=4&level=ENTRY&id=${encodeURIComponent(ids.expenseIds[0])}${mobile ? '&mobile=true' : ''}`);
+    await page.goto(`${s.h.origin}/sandbox/launch?version=4&level=ENTRY&id=${encodeURIComponent(ids.expenseIds[0])}&lang=${lang}${mobile ? '&mobile=true' : ''}`);
     await page.waitForURL(/\/launch\/s\/[^/?]+$/);
     return page;
   }
@@ -135,5 +139,57 @@ describeInBrowser('the popup on a phone and at popup size', () => {
     expectFits(layout);
     expectFingerSized(layout);
     await screenshot(page, 'popup-desktop.png');
+  });
+
+  it('in German on a phone, with the keyboard alone: searches, picks, saves; every page German, fitting, and clean for axe', async () => {
+    context = await s.newContext({ ...PHONE, locale: 'de-DE' });
+    const page = await openExpense(true, 'de');
+    await expect(page.locator('html').getAttribute('lang')).resolves.toBe('de');
+    await expect(page.getByRole('heading', { name: de('Choose a value') }).count()).resolves.toBe(1);
+    // Amounts as a German reads them: a decimal comma and the euro sign after the number.
+    await expect(page.getByTestId('item-amount').textContent()).resolves.toMatch(/^[\d.]+,\d{2}\s€$/);
+    await screenshot(page, 'popup-phone-de.png');
+
+    // The keyboard: the search field has the focus; type, Enter, Tab into the list, arrow, Space, Tab to Save, Enter.
+    await page.keyboard.type('PRJ');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/[?&]q=PRJ$/);
+    const layout = await measure(page);
+    expectFits(layout);
+    expectFingerSized(layout);
+    const axe = await new AxeBuilder({ page }).analyze();
+    expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Space');
+    const chosen = await page.locator('input[name="code"]:checked').getAttribute('value');
+    expect(chosen).toMatch(/^PRJ-/);
+    const save = page.getByRole('button', { name: de('Save to Concur') });
+    for (let i = 0; i < 6 && !(await save.evaluate((b) => b === document.activeElement)); i++) await page.keyboard.press('Tab');
+    await expect(save.evaluate((b) => b === document.activeElement)).resolves.toBe(true);
+    await page.route('**/assets/close-window.js', (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: '' }));
+    await page.keyboard.press('Enter');
+    await page.getByTestId('saved-value').waitFor();
+    await expect(page.getByRole('heading', { name: de('Saved') }).count()).resolves.toBe(1);
+    await expect(page.getByTestId('saved-value').textContent()).resolves.toBe(chosen);
+    await expect(page.locator('html').getAttribute('lang')).resolves.toBe('de');
+    await expect(page.locator('body.mobile').count()).resolves.toBe(1);
+    expectFits(await measure(page));
+    const axeDone = await new AxeBuilder({ page }).analyze();
+    expect(axeDone.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+  });
+
+  it("a v1 launch follows the browser's language (Japanese here)", async () => {
+    context = await s.newContext({ ...PHONE, locale: 'ja-JP' });
+    const ids = await sandboxIds(s.h);
+    const page = await context.newPage();
+    await page.goto(`${s.h.origin}/sandbox/launch?version=1&level=ENTRY&id=${encodeURIComponent(ids.entryIds[0])}`);
+    await page.waitForURL(/\/launch\/s\/[^/?]+$/);
+    await expect(page.locator('html').getAttribute('lang')).resolves.toBe('ja');
+    const ja: Record<string, string> = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'locales', 'ja.json'), 'utf8'));
+    await expect(page.getByRole('button', { name: ja['Save to Concur'] }).count()).resolves.toBe(1);
+    expectFits(await measure(page));
   });
 });

@@ -81,7 +81,7 @@ describe('the Dockerfile', () => {
     expect(pod.securityContext.runAsUser).toBe(Number(user.split(':')[0]));
   });
 
-  it('copies what the connector reads at run time: package.json, production node_modules, dist, views, public, config', () => {
+  it('copies what the connector reads at run time: package.json, production node_modules, dist, views, public, config, locales', () => {
     const copies = runtimeOf('COPY').map((args) => args.replace(/--from=build\s+/, 'build:'));
     expect(copies).toEqual(
       expect.arrayContaining([
@@ -91,9 +91,10 @@ describe('the Dockerfile', () => {
         'views ./views',
         'public ./public',
         'config ./config',
+        'locales ./locales',
       ]),
     );
-    for (const dir of ['views', 'public', 'config']) expect(existsSync(join(REPO_ROOT, dir))).toBe(true);
+    for (const dir of ['views', 'public', 'config', 'locales']) expect(existsSync(join(REPO_ROOT, dir))).toBe(true);
   });
 
   it('starts dist/main.js, and the chart migrates with dist/cli.js: both compiled from sources that exist', () => {
@@ -114,7 +115,7 @@ describe('the .dockerignore', () => {
     const needed = tracked.filter(
       (path) =>
         ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'nest-cli.json'].includes(path) ||
-        (/^(src|views|public|config)\//.test(path) && !/\.(spec|fixture)\.ts$/.test(path)),
+        (/^(src|views|public|config|locales)\//.test(path) && !/\.(spec|fixture)\.ts$/.test(path)),
     );
     expect(needed.length).toBeGreaterThan(100);
     expect(needed.filter((path) => !inContext(path, ignore))).toEqual([]);
