@@ -16,7 +16,9 @@ export default {
     // Against the real PostgreSQL and Redis (test/integration/services.ts says how they are found).
     { ...common, displayName: 'integration', rootDir: '.', testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'] },
     // Real Chromium (Debian's package) driving the app in process: test/browser/browser.ts finds it.
-    { ...common, displayName: 'browser', rootDir: '.', testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'], testTimeout: 30_000 },
+    { ...common, displayName: 'browser', rootDir: '.', testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'] },
+    // Forgeries, Concur faults, crashes, a soak and shutdown under load (npm run test:reliability; built app in child processes).
+    { ...common, displayName: 'reliability', rootDir: '.', testMatch: ['<rootDir>/test/reliability/**/*.reliability-spec.ts'] },
     // The Helm chart, rendered with helm 3.17 (obtained once by the globalSetup, see scripts/helm.mjs).
     {
       ...common,

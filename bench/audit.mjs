@@ -12,21 +12,17 @@
 // --only sqlite|postgres, --postgres URL (an admin URL: the benchmark creates its own databases;
 // default $BENCH_DATABASE_URL, $TEST_DATABASE_URL or postgresql://postgres@127.0.0.1:5432/test),
 // --reseed (ignore the cached databases), --no-http, --seed N.
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer, Socket } from 'node:net';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CompiledQuery } from 'kysely';
-import pg from 'pg';
 import { ACTIVE, prng } from './lib/dataset.mjs';
+import * as auditData from './lib/audit-data.mjs';
 import { DIST, ROOT, fmtInt, fromDist, parseArgs } from './lib/dist.mjs';
+import { get, startConnector } from './lib/connector.mjs';
 import { startRssSampler } from './lib/rss-sampler.mjs';
 import { openService } from './lib/service.mjs';
-import { seedPostgres, seedSqlite } from './seed-audit.mjs';
 
 const args = parseArgs(process.argv.slice(2), {
   events: 'number', quick: 'flag', runs: 'number', pages: 'number', only: 'string', postgres: 'string', reseed: 'flag',
@@ -44,8 +40,8 @@ const PAGES = args.pages ?? (args.quick ? 5 : 20);
 const PAGE_SIZE = 50;
 /** Stop sampling a filter once it has taken this long (a slow filter must not hold the whole run). */
 const FILTER_BUDGET_MS = args.quick ? 15_000 : 60_000;
-const PG_ADMIN_URL = args.postgres ?? process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-const CACHE = join(ROOT, 'bench', '.cache');
+const PG_ADMIN_URL = args.postgres ?? auditData.defaultPgAdminUrl();
+const CACHE = auditData.CACHE;
 const RESULTS = join(ROOT, 'bench', 'results');
 if (args.only && !['sqlite', 'postgres'].includes(args.only)) throw new Error('--only: sqlite or postgres');
 
@@ -63,96 +59,16 @@ function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** A key of everything a cached database depends on: the generator, the hash, the schema. */
-function cacheKey() {
-  const hash = createHash('sha256');
-  for (const file of [join(ROOT, 'bench', 'lib', 'dataset.mjs'), join(DIST, 'audit', 'hash-chain.js'), join(DIST, 'database', 'migrations.js')]) {
-    hash.update(readFileSync(file));
-  }
-  return hash.update(`${EVENTS}:${SEED}`).digest('hex').slice(0, 10);
-}
+const cacheKey = () => auditData.cacheKey(EVENTS, SEED);
 
 // ---------------------------------------------------------------------------------------------
-// Databases
+// Databases (bench/lib/audit-data.mjs, shared with bench/sections/audit.mjs)
 
-async function prepareSqlite(key) {
-  mkdirSync(CACHE, { recursive: true });
-  const file = join(CACHE, `audit-${EVENTS}-${key}.db`);
-  const marker = `${file}.seeded.json`;
-  if (!args.reseed && existsSync(file) && existsSync(marker)) {
-    log(`SQLite: reusing ${file}`);
-    return { file, seed: { reused: true, ...JSON.parse(readFileSync(marker, 'utf8')) } };
-  }
-  // Files of an older generator or schema for this size are stale: make room (about 1.3 GB per million).
-  for (const stale of readdirSync(CACHE).filter((f) => f.startsWith(`audit-${EVENTS}-`) && !f.startsWith(`audit-${EVENTS}-${key}.`))) {
-    rmSync(join(CACHE, stale), { force: true });
-  }
-  log(`SQLite: seeding ${fmtInt(EVENTS)} events into ${file} ...`);
-  const seeded = await seedSqlite({ file, events: EVENTS, seed: SEED, force: true, log });
-  writeFileSync(marker, JSON.stringify(seeded));
-  return { file, seed: { reused: false, ...seeded } };
-}
-
-function reachable(url) {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(Number(port || 5432), hostname.replace(/^\[|\]$/g, ''), () => done(true));
-  });
-}
-
-async function adminQuery(text) {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL, application_name: 'clc-bench' });
-  await client.connect();
-  try {
-    return (await client.query(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-function urlOf(database) {
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-/** A database per data set, kept between runs; reused when its head is the one seeded. */
-async function preparePostgres(key) {
-  const name = `clc_bench_audit_${EVENTS}_${key}`;
-  const url = urlOf(name);
-  const marker = join(CACHE, `${name}.seeded.json`);
-  const exists = (await adminQuery(`SELECT 1 FROM pg_database WHERE datname = '${name}'`)).length > 0;
-  if (!args.reseed && exists && existsSync(marker)) {
-    const seeded = JSON.parse(readFileSync(marker, 'utf8'));
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    const head = (await client.query('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1')).rows[0];
-    await client.end();
-    if (head && Number(head.seq) === seeded.head.seq && head.hash === seeded.head.hash) {
-      log(`PostgreSQL: reusing database ${name}`);
-      return { url, name, seed: { reused: true, ...seeded } };
-    }
-  }
-  if (exists) await adminQuery(`DROP DATABASE ${name} WITH (FORCE)`);
-  for (const { datname } of await adminQuery(`SELECT datname FROM pg_database WHERE datname LIKE 'clc\\_bench\\_audit\\_${EVENTS}\\_%'`)) {
-    await adminQuery(`DROP DATABASE ${datname} WITH (FORCE)`);
-    rmSync(join(CACHE, `${datname}.seeded.json`), { force: true });
-  }
-  rmSync(marker, { force: true });
-  await adminQuery(`CREATE DATABASE ${name}`);
-  log(`PostgreSQL: seeding ${fmtInt(EVENTS)} events into database ${name} ...`);
-  const seeded = await seedPostgres({ url, events: EVENTS, seed: SEED, log });
-  mkdirSync(CACHE, { recursive: true });
-  writeFileSync(marker, JSON.stringify(seeded));
-  return { url, name, seed: { reused: false, ...seeded } };
-}
+const prepareSqlite = (key) => auditData.prepareSqlite({ events: EVENTS, seed: SEED, key, reseed: args.reseed, log });
+const reachable = auditData.reachable;
+const adminQuery = (text) => auditData.adminQuery(PG_ADMIN_URL, text);
+const urlOf = (database) => auditData.urlOf(PG_ADMIN_URL, database);
+const preparePostgres = (key) => auditData.preparePostgres({ adminUrl: PG_ADMIN_URL, events: EVENTS, seed: SEED, key, reseed: args.reseed, log });
 
 // ---------------------------------------------------------------------------------------------
 // Filters
@@ -342,24 +258,7 @@ async function exportPlans(target, filters) {
 // ---------------------------------------------------------------------------------------------
 // Exports and verify, each in a process of its own (clean memory figures)
 
-function runChild(job, nodeArgs = []) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, join(ROOT, 'bench', 'lib', 'export-run.mjs'), JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`export-run exited with ${code}: ${out}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop()));
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
-}
+const runChild = auditData.runExportChild;
 
 async function exportCases(target, pages) {
   const tenant = 'acme';
@@ -413,77 +312,6 @@ async function measureVerify(target) {
 
 const HTTP_CONTROLLER = join(DIST, 'audit', 'workbench', 'audit-api.controller.js');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function get(port, path, onData) {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path, headers: { authorization: `Basic ${Buffer.from('auditor:auditor-demo').toString('base64')}`, 'user-agent': 'clc-bench' } },
-      (res) => {
-        let body = '';
-        res.on('data', (chunk) => (onData ? onData(chunk) : (body += chunk)));
-        res.on('end', () => resolve({ status: res.statusCode, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function startApp(env) {
-  const port = await freePort();
-  const dir = join(CACHE, 'http');
-  mkdirSync(dir, { recursive: true });
-  const overlay = join(dir, 'bench-config.yaml');
-  writeFileSync(overlay, `server:\n  host: 127.0.0.1\naudit:\n  headLogIntervalSeconds: 0\n`);
-  const { DATABASE_URL: _d, REDIS_URL: _r, NODE_ENV: _n, ...inherited } = process.env;
-  const started = performance.now();
-  const child = spawn(process.execPath, [join(DIST, 'main.js')], {
-    cwd: ROOT,
-    env: {
-      ...inherited, CONNECTOR_CONFIG: overlay, PORT: String(port), LOG_LEVEL: 'warn', LOG_FORMAT: 'json',
-      // Required with DATABASE_URL; a throw-away key (the OAuth tokens it protects are the sandbox's).
-      CONNECTOR_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the app exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await get(port, '/health/ready')).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (performance.now() - started > 180_000) throw new Error(`the app did not become ready in 180 s: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return {
-    port,
-    pid: child.pid,
-    startSeconds: (performance.now() - started) / 1000,
-    async stop() {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
 async function measureHttp(target, cases) {
   if (!existsSync(HTTP_CONTROLLER)) return { skipped: `dist/audit/workbench/audit-api.controller.js is missing: the app has no GET /api/audit/export in this build` };
   // The app writes (an audit.read per export, reconciliation at start): it gets a copy, the cache stays as seeded.
@@ -505,7 +333,7 @@ async function measureHttp(target, cases) {
   }
   let app;
   try {
-    app = await startApp(env);
+    app = await startConnector({ env });
     log(`  app ready in ${app.startSeconds.toFixed(1)} s (start-up with ${fmtInt(EVENTS)} events)`);
     const sampler = await startRssSampler({ pid: app.pid, intervalMs: 50 });
     const results = [];
@@ -519,9 +347,13 @@ async function measureHttp(target, cases) {
       let bytes = 0;
       let lines = 0;
       const started = performance.now();
-      const res = await get(app.port, `/api/audit/export?${query}`, (chunk) => {
-        bytes += chunk.length;
-        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+      const authorization = `Basic ${Buffer.from('auditor:auditor-demo').toString('base64')}`;
+      const res = await get(app.port, `/api/audit/export?${query}`, {
+        headers: { authorization },
+        onData: (chunk) => {
+          bytes += chunk.length;
+          for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+        },
       });
       const seconds = (performance.now() - started) / 1000;
       if (res.status !== 200) throw new Error(`GET /api/audit/export answered ${res.status}`);
