@@ -45,8 +45,8 @@ export async function prepareSqlite({ events, seed, key = cacheKey(events, seed)
   return { file, seed: { reused: false, ...seeded } };
 }
 
-/** Whether a TCP connection to the URL's host and port opens within 1.5 s. */
-export function reachable(url) {
+/** Whether a TCP connection to the URL's host and port (default: PostgreSQL's) opens within 1.5 s. */
+export function reachable(url, defaultPort = 5432) {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const socket = new Socket();
@@ -56,7 +56,7 @@ export function reachable(url) {
     };
     socket.setTimeout(1500, () => done(false));
     socket.once('error', () => done(false));
-    socket.connect(Number(port || 5432), hostname.replace(/^\[|\]$/g, ''), () => done(true));
+    socket.connect(Number(port || defaultPort), hostname.replace(/^\[|\]$/g, ''), () => done(true));
   });
 }
 

@@ -9,7 +9,7 @@
 //     tokenTtlSeconds). Target 1 token call, not 50.
 //   - With REDIS_URL (reachable): the revocation case over two replicas sharing the token cache.
 import { randomBytes } from 'node:crypto';
-import { Socket } from 'node:net';
+import { reachable } from '../lib/audit-data.mjs';
 import { startConnector } from '../lib/connector.mjs';
 import { client, launchUrls, openPage, openPopup, resetSandbox, sandboxCounters, setFaults, startLaunch } from '../lib/popup-flow.mjs';
 
@@ -67,19 +67,6 @@ async function counted(https, work) {
   return { ...outcome, tokenCalls: sum('tokenRequests'), apiCalls: sum('apiRequests') };
 }
 
-function reachable(url) {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(Number(port || 6379), hostname, () => done(true));
-  });
-}
 
 /** The replicas' nonces, sessions and counters (they would otherwise expire within a day). */
 async function removeKeys(url, prefix) {
@@ -177,7 +164,7 @@ export async function run({ short, log }) {
   }
 
   // 5. Two replicas sharing Redis (token cache and its per-tenant lock), each with its own sandbox.
-  if (!(await reachable(REDIS_URL))) {
+  if (!(await reachable(REDIS_URL, 6379))) {
     rows.push({ metric: `token calls, ${BURST} pages at once on 2 replicas (Redis)`, value: 'skipped', target: '1', status: 'INFO', note: `skipped: Redis is not reachable at ${new URL(REDIS_URL).host}` });
     return { figures, rows };
   }
