@@ -111,6 +111,29 @@ describe('installGracefulShutdown', () => {
     agent.destroy();
   });
 
+  it('leaves idle keep-alive connections open during the delay: their next request is served with Connection: close', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const shutdown = installGracefulShutdown(app, { source: signals, delayMs: 400, graceMs: 1000, state, logger: silent });
+    await get(port, '/first', agent);
+    const [idle] = Object.values(agent.freeSockets).flat();
+    expect(idle).toBeDefined();
+    let idleClosed = false;
+    idle!.once('close', () => (idleClosed = true));
+
+    signals.emit('SIGTERM');
+    // Another client's request ends during the delay; the idle connection must survive it.
+    expect((await get(port, '/other')).headers.connection).toBe('close');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(idleClosed).toBe(false);
+
+    const next = await get(port, '/next', agent);
+    expect(next.status).toBe(200);
+    expect(next.headers.connection).toBe('close');
+    await expect(shutdown.finished).resolves.toMatchObject({ exitCode: 0, cutOff: 0 });
+    expect(started).toEqual(['/first', '/other', '/next']);
+    agent.destroy();
+  });
+
   it('handles the first signal only; a second one skips the remaining delay', async () => {
     const logger = { log: jest.fn(), warn: jest.fn(), error: jest.fn() };
     const shutdown = installGracefulShutdown(app, { source: signals, delayMs: 60_000, graceMs: 60_000, state, logger });

@@ -65,6 +65,8 @@ export function installGracefulShutdown(app: ShutdownTarget, options: GracefulSh
 
   const inFlight = new Set<ServerResponse>();
   let stopping = false;
+  /** Set once the delay is over and the server stops accepting connections. */
+  let closing = false;
   let hurried = false;
   const waiting = new Set<() => void>();
   let resolveFinished: (outcome: ShutdownOutcome) => void = () => undefined;
@@ -76,7 +78,9 @@ export function installGracefulShutdown(app: ShutdownTarget, options: GracefulSh
     inFlight.add(res);
     res.once('close', () => {
       inFlight.delete(res);
-      if (stopping) server.closeIdleConnections();
+      // Only once the server is closing: during the delay an idle keep-alive connection may be about
+      // to carry the client's next request, and closing it then makes that request fail.
+      if (closing) server.closeIdleConnections();
     });
     if (stopping) res.setHeader('Connection', 'close');
   };
@@ -111,6 +115,7 @@ export function installGracefulShutdown(app: ShutdownTarget, options: GracefulSh
     logger.log(`${signal} received: readiness reports shutting down; still serving for ${seconds(delayMs)}`);
     await wait(delayMs);
 
+    closing = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     logger.log(
