@@ -175,6 +175,20 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/tenants\[0\].fields.v1.field: required/);
   });
 
+  it('refuses a company domain that begins another one checked with the same credentials, in one tenant or two', () => {
+    const tenant = (id: string, domains: string, password = 'LongEnoughPassword') =>
+      `  - id: ${id}\n    name: ${id}\n    companyDomains: [${domains}]\n    connector: { username: LongEnoughUser, password: ${password} }\n    launch: { versions: [4] }\n    oauth: { baseUrl: "https://us.api.concursolutions.com", clientId: c, clientSecret: s, refreshToken: r }\n    fields: { v4: { entry: [custom9] } }\n    lookup: { type: file, file: ${join(process.cwd(), 'config/lookup/projects.csv')} }\n`;
+    const same = problemsOf(() => loadConfig({ CONNECTOR_CONFIG: overlay(`tenants:\n${tenant('one', 'acme.co, ACME.com')}`) }));
+    expect(same.join('\n')).toMatch(
+      /tenants\[0\].companyDomains: "acme.co" is the beginning of "ACME.com" in the same tenant\. Concur's signature joins the company domain and the user id without a separator/,
+    );
+    const two = problemsOf(() => loadConfig({ CONNECTOR_CONFIG: overlay(`tenants:\n${tenant('one', 'acme.com')}${tenant('two', 'acme.co')}`) }));
+    expect(two.join('\n')).toMatch(/tenants\[1\].companyDomains: "acme.co" is the beginning of "acme.com" of tenant "one", with the same connector credentials/);
+    // With their own credentials the key differs, and a re-split URL no longer verifies.
+    const config = loadConfig({ CONNECTOR_CONFIG: overlay(`tenants:\n${tenant('one', 'acme.com')}${tenant('two', 'acme.co', 'OtherPassword99')}`) });
+    expect(config.config.tenants.map((t) => t.companyDomains)).toEqual([['acme.com'], ['acme.co']]);
+  });
+
   describe('audit', () => {
     const productionTenant = 'sandbox:\n  enabled: false\ntenants:\n  - id: acme\n    name: Acme\n    companyDomains: [acme.example.com]\n    connector: { username: AcmeConnector1, password: acme-password-123 }\n    launch: { versions: [4] }\n    oauth: { baseUrl: "https://us.api.concursolutions.com", clientId: c, clientSecret: real-secret-1, refreshToken: real-token-1 }\n    fields: { v4: { entry: [custom9] } }\n    lookup: { type: file, file: ' + JSON.stringify(join(process.cwd(), 'config', 'lookup', 'projects.csv')) + ' }\n';
     const production = (auditYaml: string) => ({

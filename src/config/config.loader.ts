@@ -56,6 +56,42 @@ export function loadConfig(env: Env = process.env, overrides?: Plain): LoadedCon
   return validateConfig(raw, configDir, env);
 }
 
+interface DomainSigner {
+  at: string;
+  domain: string;
+  tenantId: string;
+  /** The HMAC key the launch signatures of this domain are checked with. */
+  key: string;
+}
+
+function signingKeyOf(connector: { username: string; password: string }): string {
+  return `${connector.username.toLowerCase()}\u0000${connector.password}`;
+}
+
+/**
+ * The signed base string joins its values with no separator, starting with the company domain and
+ * the user: with "acme.co" and "acme.com" under one key, a URL signed for user "mjane" of
+ * "acme.co" verifies as user "jane" of "acme.com" when the "m" is moved across. Such pairs are
+ * refused (case-insensitively, which is stricter than the base string's exact bytes).
+ */
+function prefixDomainProblems(signers: readonly DomainSigner[]): string[] {
+  const problems: string[] = [];
+  for (const short of signers) {
+    for (const long of signers) {
+      const [a, b] = [short.domain.toLowerCase(), long.domain.toLowerCase()];
+      if (a.length >= b.length || !b.startsWith(a) || short.key !== long.key) continue;
+      const where = long.tenantId === short.tenantId ? 'in the same tenant' : `of tenant "${long.tenantId}", with the same connector credentials`;
+      problems.push(
+        `${short.at}.companyDomains: "${short.domain}" is the beginning of "${long.domain}" ${where}. Concur's signature ` +
+          `joins the company domain and the user id without a separator, so a launch signed for a user of "${short.domain}" ` +
+          `could be passed off as one of "${long.domain}". Remove the domain that Concur does not send, or register the ` +
+          `other with its own connector credentials.`,
+      );
+    }
+  }
+  return problems;
+}
+
 /** Validates an already merged plain object (used by the loader, `check-config` and tests). */
 export function validateConfig(raw: Plain, configDir: string, env: Env = process.env): LoadedConfig {
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
@@ -83,6 +119,7 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
   }
   const ids = new Set<string>();
   const domains = new Map<string, string>();
+  const signers: DomainSigner[] = [];
   (Array.isArray(config.tenants) ? config.tenants : []).forEach((tenant, i) => {
     try {
       checkTenant(tenant, i);
@@ -90,6 +127,7 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
       /* a malformed tenant: the validator has said what is wrong with it */
     }
   });
+  problems.push(...prefixDomainProblems(signers));
   function checkTenant(tenant: AppConfig['tenants'][number], i: number): void {
     const at = `tenants[${i}]`;
     if (ids.has(tenant.id)) problems.push(`${at}.id: "${tenant.id}" is used by another tenant`);
@@ -99,6 +137,7 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
       const other = domains.get(key);
       if (other) problems.push(`${at}.companyDomains: "${domain}" already belongs to tenant "${other}"`);
       domains.set(key, tenant.id);
+      signers.push({ at, domain, tenantId: tenant.id, key: signingKeyOf(tenant.connector) });
     }
     if (tenant.launch.versions.includes(1) && !tenant.fields.v1) {
       problems.push(`${at}.fields.v1.field: required when launch.versions includes 1`);
