@@ -245,9 +245,13 @@ describe(FieldUpdateService.name, () => {
     });
   });
 
-  it('waits for another replica as long as the configured Concur write can take, plus a margin', () => {
-    const wait = otherUpdateWait({ concur: { timeoutMs: 10_000, maxRetries: 2, maxRetryAfterSeconds: 10 } } as AppConfig);
-    expect(wait).toEqual({ pollMs: 100, maxWaitMs: 3 * 10_000 + 2 * 10_000 + 2_000 });
+  it('waits for another replica as long as the configured Concur write can take, token requests included, plus a margin', () => {
+    const wait = otherUpdateWait({ concur: { timeoutMs: 10_000, maxRetries: 2, retryBaseDelayMs: 200, maxRetryAfterSeconds: 10 } } as AppConfig);
+    // 4 attempts (3 + one after a 401 renews the token), each a token request and the call; 2 waits of Retry-After.
+    expect(wait).toEqual({ pollMs: 100, maxWaitMs: 4 * 2 * 10_000 + 2 * 10_000 + 2_000 });
+    // A long backoff outweighs a short Retry-After.
+    const backoff = otherUpdateWait({ concur: { timeoutMs: 1_000, maxRetries: 3, retryBaseDelayMs: 10_000, maxRetryAfterSeconds: 0 } } as AppConfig);
+    expect(backoff.maxWaitMs).toBe(5 * 2 * 1_000 + (12_501 + 22_501 + 30_000) + 2_000);
   });
 
   describe('counts clc_field_updates_total', () => {

@@ -6,7 +6,7 @@ import type { LaunchSession } from '../auth/launch.types.js';
 import { CLOSE_AND_RELAUNCH, PageException } from '../common/page.exception.js';
 import type { RequestMeta } from '../common/request-meta.js';
 import { AppConfig, type TenantConfig, Tenants } from '../config/index.js';
-import { ConcurClient } from '../concur/concur.client.js';
+import { ConcurClient, longestConcurCallMs } from '../concur/concur.client.js';
 import { ConcurError, MAX_FIELD_VALUE_LENGTH } from '../concur/concur.types.js';
 import { LookupService } from '../lookup/lookup.service.js';
 import { Metrics } from '../metrics/metrics.service.js';
@@ -24,13 +24,12 @@ export interface UpdateResult {
 export interface OtherUpdateWait {
   /** Pause between looks at the other replica's update. */
   pollMs: number;
-  /** Longest wait for it: the longest Concur write the configuration allows, plus a margin. */
+  /** Longest wait for it: the longest Concur write the configuration allows (token requests included), plus a margin. */
   maxWaitMs: number;
 }
 
 export function otherUpdateWait(config: AppConfig): OtherUpdateWait {
-  const { timeoutMs, maxRetries, maxRetryAfterSeconds } = config.concur;
-  return { pollMs: 100, maxWaitMs: timeoutMs * (maxRetries + 1) + maxRetries * maxRetryAfterSeconds * 1000 + WAIT_MARGIN_MS };
+  return { pollMs: 100, maxWaitMs: longestConcurCallMs(config.concur) + WAIT_MARGIN_MS };
 }
 
 /**

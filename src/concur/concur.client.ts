@@ -146,6 +146,22 @@ export class ConcurClient {
   }
 }
 
+/**
+ * The longest one Concur call (read or write) can take under this configuration: every attempt
+ * (the first, each retry, and one more after a 401 renews the token) may first wait for a token
+ * request and then for the call, each up to timeoutMs; between attempts it waits Retry-After (at
+ * most maxRetryAfterSeconds) or the backoff (at most its cap).
+ */
+export function longestConcurCallMs(concur: Pick<AppConfig['concur'], 'timeoutMs' | 'maxRetries' | 'retryBaseDelayMs' | 'maxRetryAfterSeconds'>): number {
+  const attempts = concur.maxRetries + 2;
+  let waits = 0;
+  for (let retry = 0; retry < concur.maxRetries; retry++) {
+    const longestBackoff = Math.min(MAX_BACKOFF_MS, concur.retryBaseDelayMs * 2 ** retry + Math.floor(concur.retryBaseDelayMs / 4) + 1);
+    waits += Math.max(concur.maxRetryAfterSeconds * 1000, longestBackoff);
+  }
+  return attempts * 2 * concur.timeoutMs + waits;
+}
+
 function backoff(baseMs: number, attempt: number): number {
   const jitter = Math.floor(Math.random() * (baseMs / 4 + 1));
   return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** attempt + jitter);
