@@ -171,12 +171,12 @@ export function memoryOf(pid) {
  * Starts a peer (bench/peers/<name>.mjs) on a free port with the sandbox tenant's credentials;
  * ready when it prints its "listening" line. Returns { port, pid, startSeconds, stop() }.
  */
-export async function startPeer(name, { readyTimeoutMs = 30_000 } = {}) {
+export async function startPeer(name, { args = [], readyTimeoutMs = 30_000 } = {}) {
   const port = await freePort();
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bench', 'peers', `${name}.mjs`), '--port', String(port), '--username', SANDBOX_TENANT.username, '--password', SANDBOX_TENANT.password, '--domain', SANDBOX_TENANT.domain],
+    [join(ROOT, 'bench', 'peers', `${name}.mjs`), '--port', String(port), '--username', SANDBOX_TENANT.username, '--password', SANDBOX_TENANT.password, '--domain', SANDBOX_TENANT.domain, ...args],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

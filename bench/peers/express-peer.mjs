@@ -3,13 +3,17 @@
 // connector (bench/peers/README.md): Express 5 with the hbs view engine, the v1 signature checked
 // as CONCUR-PROTOCOL.md section 2 says (HMAC-SHA1, constant-time compare), a Map of used nonces,
 // a small rendered page. No sessions, no audit, no rate limit, no metrics, no security headers.
+// With --audit-db FILE it also does the one piece of the connector's work that costs the most:
+// before answering, it appends a hash-chained row per accepted launch to a SQLite file (WAL,
+// synchronous=FULL: on disk before the answer), as the connector's audit log does.
 //
-//   node bench/peers/express-peer.mjs --port 3001 --username SandboxConnector --password ... [--domain sandbox.example.com]
-import { createHmac, timingSafeEqual } from 'node:crypto';
+//   node bench/peers/express-peer.mjs --port 3001 --username SandboxConnector --password ... [--domain sandbox.example.com] [--audit-db FILE]
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import express from 'express';
 import hbs from 'hbs';
 
@@ -20,6 +24,7 @@ const { values: opts } = parseArgs({
     password: { type: 'string' },
     domain: { type: 'string', default: 'sandbox.example.com' },
     path: { type: 'string', default: '/concur/form/v1.0/get' },
+    'audit-db': { type: 'string' },
   },
 });
 if (!opts.port || !opts.username || !opts.password) {
@@ -48,6 +53,25 @@ function signatureMatches(q) {
   const expected = createHmac('sha1', key).update(base, 'utf8').digest();
   const received = Buffer.from(q.signature, 'base64');
   return expected.length === received.length && timingSafeEqual(expected, received);
+}
+
+/** --audit-db: one durable, hash-chained row per accepted launch; undefined without it. */
+const audit = opts['audit-db'] ? openAudit(opts['audit-db']) : undefined;
+
+function openAudit(file) {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, id TEXT, at TEXT, user TEXT, item TEXT, prev_hash TEXT, hash TEXT)');
+  const insert = db.prepare('INSERT INTO audit (seq, id, at, user, item, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  let seq = 0;
+  let head = '0'.repeat(64);
+  return (user, item) => {
+    const row = [++seq, randomUUID(), new Date().toISOString(), user, item, head];
+    const hash = createHash('sha256').update(JSON.stringify(row)).digest('hex');
+    insert.run(...row, hash);
+    head = hash;
+  };
 }
 
 // The views a team would keep in views/: written to a scratch folder so this file stands alone.
@@ -85,6 +109,7 @@ app.get(opts.path, (req, res) => {
     return res.status(401).render('refused', { reason: 'The signature does not match' });
   }
   if (!claim(q.nonce)) return res.status(401).render('refused', { reason: 'This link was already used' });
+  audit?.(q.xuserid, q.itemurl);
   res.set('Cache-Control', 'no-store');
   res.render('launch', { user: q.xuserid, domain: q.xcompanydomain, item: q.itemurl });
 });

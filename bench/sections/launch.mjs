@@ -1,16 +1,22 @@
 // Section "launch" of npm run bench (bench/run.mjs): signed v1 launches per second under
 // keep-alive load, every request a first use of its nonce, from the signed URL to the answer.
 //
-// Three targets, each its own child process on this machine, one at a time, same load:
+// Four targets, each its own child process on this machine, one at a time, same load:
 // - the connector: dist/main.js, embedded default (SQLite audit, memory nonces and sessions),
 //   sandbox on, launch rate limit raised (the load comes from one address), logs at warn. Its
 //   answer is the 303 to the session page after: HMAC check, nonce claim, session, cookie,
 //   launch.accepted appended to the audit hash chain (committed to disk before the answer).
 // - bench/peers/express-peer.mjs: Express 5 + hbs, same HMAC check, a Map of nonces, a page.
+// - the same peer with --audit-db: plus one hash-chained SQLite row per launch, on disk before the
+//   answer (WAL, synchronous=FULL): the peer doing the connector's most expensive piece of work,
+//   to show how much of the gap to the peer that piece is (INFO; the target is against the peer).
 // - bench/peers/node-limit.mjs: node:http, same check and Map, a template-literal page.
 // A round starts each target fresh, warms it up, then measures a window; the figures are the
 // medians over rounds (short: 1 round of 5 s; full: 3 rounds of 20 s, the targets interleaved,
-// so a slow minute of a shared machine hits all three).
+// so a slow minute of a shared machine hits all of them).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { get, startConnector } from '../lib/connector.mjs';
 import { fmtInt } from '../lib/dist.mjs';
@@ -35,11 +41,20 @@ const TARGETS = [
   { key: 'connector', label: 'connector', expect: 303 },
   { key: 'expressPeer', label: 'express peer (Express 5 + hbs)', peer: 'express-peer', expect: 200 },
   { key: 'limit', label: 'node:http limit', peer: 'node-limit', expect: 200 },
+  { key: 'durablePeer', label: 'express peer + durable audit row', peer: 'express-peer', auditDb: true, expect: 200 },
 ];
 
 async function start(target, env) {
-  if (target.peer) return startPeer(target.peer);
-  return startConnector({ config: CONNECTOR_CONFIG, env });
+  if (!target.peer) return startConnector({ config: CONNECTOR_CONFIG, env });
+  if (!target.auditDb) return startPeer(target.peer);
+  const dir = mkdtempSync(join(tmpdir(), 'clc-bench-peer-audit-'));
+  try {
+    const running = await startPeer(target.peer, { args: ['--audit-db', join(dir, 'audit.db')] });
+    return { ...running, stop: async () => { try { await running.stop(); } finally { rmSync(dir, { recursive: true, force: true }); } } };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /** A good URL is accepted once; the same URL again and a tampered one are refused. */
@@ -180,8 +195,10 @@ export async function run({ short, log }) {
     connectorPerSecond: round1(rate.connector),
     expressPeerPerSecond: round1(rate.expressPeer),
     limitPerSecond: round1(rate.limit),
+    durablePeerPerSecond: round1(rate.durablePeer),
     ratioVsExpressPeer: round3(ratioVsExpressPeer),
     ratioVsLimit: round3(ratioVsLimit),
+    ratioVsDurablePeer: round3(rate.connector / rate.durablePeer),
   };
   for (const t of TARGETS) {
     figures[`${t.key}P50Ms`] = round2(stat(t.key, 'p50'));
@@ -216,8 +233,10 @@ export async function run({ short, log }) {
     { metric: 'v1 launches/s: connector', value: fmtInt(rate.connector), target: null, status: 'INFO', note: `303 after HMAC, nonce, session, audit append (SQLite, durable); ${logNote}` },
     { metric: `v1 launches/s: ${TARGETS[1].label}`, value: fmtInt(rate.expressPeer), target: null, status: 'INFO', note: 'HMAC, nonce Map, rendered page; no session, no audit' },
     { metric: `v1 launches/s: ${TARGETS[2].label}`, value: fmtInt(rate.limit), target: null, status: 'INFO', note: limitNote(windows.limit) },
+    { metric: `v1 launches/s: ${TARGETS[3].label}`, value: fmtInt(rate.durablePeer), target: null, status: 'INFO', note: 'the express peer plus one hash-chained SQLite row per launch, committed (WAL, synchronous=FULL) before the answer' },
     { metric: 'connector / express peer', value: `${ratioVsExpressPeer.toFixed(2)}x`, target: '>= 1.0x', status: ratioVsExpressPeer >= 1 ? 'PASS' : 'MISS' },
     { metric: 'connector / node:http limit', value: `${ratioVsLimit.toFixed(2)}x`, target: null, status: 'INFO' },
+    { metric: 'connector / express peer + durable audit row', value: `${(rate.connector / rate.durablePeer).toFixed(2)}x`, target: null, status: 'INFO' },
     ...TARGETS.map((t) => ({
       metric: `latency p50 / p99: ${t.label}`,
       value: `${fmtMs(stat(t.key, 'p50'))} / ${fmtMs(stat(t.key, 'p99'))} ms`,
@@ -225,7 +244,7 @@ export async function run({ short, log }) {
       status: 'INFO',
     })),
     {
-      metric: 'server CPU per launch: connector / express peer / limit',
+      metric: 'server CPU per launch: connector / express peer / limit / peer + durable row',
       value: TARGETS.map((t) => fmtMs(cpuMsPerLaunch(t.key))).join(' / ') + ' ms',
       target: null,
       status: 'INFO',
