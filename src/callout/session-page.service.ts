@@ -7,7 +7,7 @@ import { ConcurClient } from '../concur/concur.client.js';
 import { ConcurError, type ItemView } from '../concur/concur.types.js';
 import { LookupService } from '../lookup/lookup.service.js';
 import { concurErrorPage } from './concur-error-page.js';
-import { msg, type PageLocale } from '../i18n/i18n.js';
+import { cached, msg, type PageLocale } from '../i18n/i18n.js';
 
 /** How long a read of the item serves further page views (searching, paging) of the same window. */
 const ITEM_FRESH_MS = 30_000;
@@ -93,13 +93,13 @@ function formatLanguageOf(locale: PageLocale): string | null {
 
 export function formatPercentage(percentage: number | null, locale: string): string | null {
   if (percentage === null) return null;
-  return new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 2 }).format(percentage / 100);
+  return cached(`percent:${locale}`, () => new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 2 })).format(percentage / 100);
 }
 
 export function formatAmount(amount: number | null, currency: string | null, locale: string): string | null {
   if (amount === null) return null;
   try {
-    return new Intl.NumberFormat(locale, currency ? { style: 'currency', currency } : {}).format(amount);
+    return cached(`amount:${locale}:${currency ?? ''}`, () => new Intl.NumberFormat(locale, currency ? { style: 'currency', currency } : {})).format(amount);
   } catch {
     return `${amount}${currency ? ` ${currency}` : ''}`;
   }
@@ -108,7 +108,7 @@ export function formatAmount(amount: number | null, currency: string | null, loc
 export function formatDate(date: string | null, locale: string): string | null {
   if (!date || !/^\d{4}-\d{2}-\d{2}$/.test(date)) return date;
   try {
-    return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(`${date}T00:00:00Z`));
+    return cached(`date:${locale}`, () => new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' })).format(new Date(`${date}T00:00:00Z`));
   } catch {
     return date;
   }

@@ -114,9 +114,11 @@ export function translations(): Translations {
 }
 
 /** Intl objects are slow to build and immutable: one per locale and kind, for the process's life (a few locales). */
-const formatters = new Map<string, Intl.NumberFormat | Intl.PluralRules>();
+type IntlObject = Intl.NumberFormat | Intl.PluralRules | Intl.DateTimeFormat;
+const formatters = new Map<string, IntlObject>();
 
-function cached<T extends Intl.NumberFormat | Intl.PluralRules>(key: string, make: () => T): T {
+/** The Intl object for `key` (kind, locale and options), built once by `make`. */
+export function cached<T extends IntlObject>(key: string, make: () => T): T {
   let found = formatters.get(key) as T | undefined;
   if (!found) {
     found = make();
