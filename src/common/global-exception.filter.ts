@@ -7,7 +7,7 @@ import { PageException } from './page.exception.js';
 import { RedirectException } from './redirect.exception.js';
 import { correlationIdOf } from './request-meta.js';
 
-/** The part of pino-http's per-request logger used here. */
+/** The part of the per-request logger (requestLogging in logging.options.ts) used here. */
 type RequestLog = Record<'error' | 'warn' | 'info', (fields: object, message: string) => void>;
 
 const GENERIC_TITLES: Record<number, string> = {
@@ -89,7 +89,7 @@ export class GlobalExceptionFilter implements ExceptionFilter {
   }
 
   /**
-   * Through the request's own logger when pino-http attached one (its lines carry the correlation
+   * Through the request's own logger when the request logging attached one (its lines carry the correlation
    * ID, even for an error raised before Nest's pipeline, like a body parser's), else Nest's Logger.
    */
   private emit(req: Request, level: 'error' | 'warn' | 'info', text: string, error?: Error): void {

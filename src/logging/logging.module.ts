@@ -2,14 +2,13 @@ import { type DynamicModule, Inject, Injectable, Module } from '@nestjs/common';
 import type { RequestHandler } from 'express';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
-import { httpLoggerOptions } from './logging.options.js';
+import { requestLogging } from './logging.options.js';
 
 /** Injection token of the application's root pino logger. */
 export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
 /**
- * The pino-http middleware of this application instance. app.setup.ts mounts it right after the
+ * The request logging middleware of this application instance (logging.options.ts). app.setup.ts mounts it right after the
  * correlation middleware, so every request is logged, even one a body parser refused.
  */
 @Injectable()
@@ -17,7 +16,7 @@ export class RequestLogging {
   readonly middleware: RequestHandler;
 
   constructor(@Inject(ROOT_LOGGER) logger: Logger) {
-    this.middleware = pinoHttp(httpLoggerOptions(logger)) as unknown as RequestHandler;
+    this.middleware = requestLogging(logger) as unknown as RequestHandler;
   }
 }
 

@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
-import { pinoHttp } from 'pino-http';
 import { LoggingConfig } from '../config/index.js';
-import { createRootLogger, httpLoggerOptions, usePretty } from './logging.options.js';
+import { createRootLogger, requestLogging, usePretty } from './logging.options.js';
 
 function collector() {
   const lines: string[] = [];
@@ -80,7 +79,7 @@ describe('logging options', () => {
     });
   });
 
-  describe(httpLoggerOptions.name, () => {
+  describe(requestLogging.name, () => {
     function exchange(url: string, status: number, correlationId = 'corr-42') {
       const req = Object.assign(new EventEmitter(), {
         method: 'GET',
@@ -95,7 +94,7 @@ describe('logging options', () => {
 
     function serve(level: string, url: string, status: number) {
       const out = collector();
-      const middleware = pinoHttp(httpLoggerOptions(createRootLogger(config(level), out.stream)));
+      const middleware = requestLogging(createRootLogger(config(level), out.stream));
       const { req, res } = exchange(url, status);
       middleware(req, res, () => undefined);
       req.log.info({ tenantId: 'acme' }, 'inside the request');
@@ -123,6 +122,30 @@ describe('logging options', () => {
       const [, done] = serve('info', '/launch/s/x', 502).parsed();
       expect(done).toMatchObject({ level: 'error', res: { statusCode: 502 } });
       expect(done.err).toBeUndefined();
+    });
+
+    it('writes no access line below the configured level, but still gives the request its logger', () => {
+      const out = serve('warn', '/launch/s/x', 200);
+      expect(out.parsed()).toEqual([]);
+      const failed = serve('warn', '/launch/s/x', 503).parsed();
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ level: 'error', correlationId: 'corr-42', msg: 'GET /launch/s/x 503' });
+    });
+
+    it('logs once, and says so when the connection closed before the answer was sent', () => {
+      const out = collector();
+      const middleware = requestLogging(createRootLogger(config('info'), out.stream));
+      const { req, res } = exchange('/launch/s/y', 200, 'corr-7');
+      Object.assign(res, { writableFinished: false });
+      let nextCalled = false;
+      middleware(req, res, () => (nextCalled = true));
+      expect(nextCalled).toBe(true);
+      expect((req as unknown as { id: string }).id).toBe('corr-7');
+      res.emit('close');
+      res.emit('finish');
+      expect(out.parsed()).toEqual([
+        expect.objectContaining({ level: 'info', correlationId: 'corr-7', aborted: true, msg: 'GET /launch/s/y 200 (closed before the answer was sent)' }),
+      ]);
     });
 
     it('logs probes at debug, so they stay out of an info log', () => {
