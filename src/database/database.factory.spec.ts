@@ -1,9 +1,11 @@
+import { jest } from '@jest/globals';
+import SQLite from 'better-sqlite3';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import { StorageConfig } from '../config/index.js';
-import { checkConnection, createKysely, createSqliteKysely, dialectOf } from './database.factory.js';
+import { STATEMENT_CACHE_SIZE, StatementCachingDatabase, checkConnection, createKysely, createSqliteKysely, dialectOf } from './database.factory.js';
 import { DatabaseInfo, databaseInfoOf, redactedPostgresUrl } from './database.info.js';
 import type { Database } from './database.types.js';
 
@@ -57,6 +59,113 @@ describe(createSqliteKysely.name, () => {
     try {
       expect(existsSync(':memory:')).toBe(false);
       expect(await pragma(db, 'journal_mode')).toBe('memory');
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe(StatementCachingDatabase.name, () => {
+  let sqlite: SQLite.Database;
+  let prepared: string[];
+
+  /** A database of three rows whose prepare() calls are counted. */
+  function cachingDatabase(capacity?: number): StatementCachingDatabase {
+    sqlite = new SQLite(':memory:');
+    sqlite.exec('CREATE TABLE t (v integer); INSERT INTO t VALUES (1), (2), (3)');
+    prepared = [];
+    const prepare = sqlite.prepare.bind(sqlite);
+    jest.spyOn(sqlite, 'prepare').mockImplementation((text: string) => {
+      prepared.push(text);
+      return prepare(text);
+    });
+    return new StatementCachingDatabase(sqlite, capacity);
+  }
+
+  afterEach(() => {
+    if (sqlite.open) sqlite.close();
+  });
+
+  it('prepares each SQL text once and hands the same statement out again', () => {
+    const db = cachingDatabase();
+    const statement = db.prepare('SELECT v FROM t WHERE v > ?');
+    expect(db.prepare('SELECT v FROM t WHERE v > ?')).toBe(statement);
+    expect(statement.all([1])).toEqual([{ v: 2 }, { v: 3 }]);
+    expect(db.prepare('SELECT v FROM t WHERE v > ?').all([2])).toEqual([{ v: 3 }]);
+    expect(prepared).toEqual(['SELECT v FROM t WHERE v > ?']);
+  });
+
+  it('keeps what Kysely reads of a statement: reader, run, all', () => {
+    const db = cachingDatabase();
+    expect(db.prepare('SELECT v FROM t').reader).toBe(true);
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    expect(insert.reader).toBe(false);
+    expect(insert.run([4])).toMatchObject({ changes: 1, lastInsertRowid: 4 });
+    expect(db.prepare('INSERT INTO t VALUES (?)').run([5])).toMatchObject({ changes: 1, lastInsertRowid: 5 });
+    expect(db.prepare('SELECT v FROM t').all([])).toHaveLength(5);
+  });
+
+  it('prepares a fresh statement while the kept one is being iterated, and keeps the fresh one', () => {
+    const db = cachingDatabase();
+    const streaming = db.prepare('SELECT v FROM t');
+    const rows = streaming.iterate([]);
+    expect(rows.next().value).toEqual({ v: 1 });
+    expect(streaming.busy).toBe(true);
+    const meanwhile = db.prepare('SELECT v FROM t');
+    expect(meanwhile).not.toBe(streaming);
+    expect(meanwhile.all([])).toEqual([{ v: 1 }, { v: 2 }, { v: 3 }]);
+    expect([...rows]).toEqual([{ v: 2 }, { v: 3 }]);
+    expect(streaming.busy).toBe(false);
+    expect(db.prepare('SELECT v FROM t')).toBe(meanwhile);
+    expect(prepared).toEqual(['SELECT v FROM t', 'SELECT v FROM t']);
+  });
+
+  it(`keeps at most its capacity (${STATEMENT_CACHE_SIZE} by default), forgetting the least recently used first`, () => {
+    const db = cachingDatabase(3);
+    for (const v of [1, 2, 3]) db.prepare(`SELECT ${v}`);
+    db.prepare('SELECT 1'); // used again: now the most recent
+    db.prepare('SELECT 4'); // forgets SELECT 2
+    expect(db.size).toBe(3);
+    db.prepare('SELECT 1');
+    db.prepare('SELECT 4');
+    expect(prepared).toEqual(['SELECT 1', 'SELECT 2', 'SELECT 3', 'SELECT 4']);
+    db.prepare('SELECT 2');
+    expect(prepared.at(-1)).toBe('SELECT 2');
+    expect(db.size).toBe(3);
+  });
+
+  it('does not keep SQL that fails to prepare', () => {
+    const db = cachingDatabase();
+    expect(() => db.prepare('SELECT FROM nowhere')).toThrow();
+    expect(db.size).toBe(0);
+  });
+
+  it('closes the database', () => {
+    const db = cachingDatabase();
+    db.prepare('SELECT 1');
+    db.close();
+    expect(sqlite.open).toBe(false);
+    expect(db.size).toBe(0);
+  });
+
+  it('serves Kysely queries of the same SQL after a stream of it, finished or left early', async () => {
+    // Kysely runs one query at a time on a connection (a stream holds it to its end), so the
+    // busy case above is what a statement left mid-iteration would meet.
+    const db = createSqliteKysely(':memory:') as unknown as Kysely<{ t: { v: number } }>;
+    try {
+      await sql`CREATE TABLE t (v integer)`.execute(db);
+      await db.insertInto('t').values([{ v: 1 }, { v: 2 }, { v: 3 }]).execute();
+      const all = db.selectFrom('t').selectAll().orderBy('v');
+      const streamed: number[] = [];
+      for await (const row of all.stream()) streamed.push(row.v);
+      for await (const row of all.stream()) {
+        streamed.push(row.v);
+        break;
+      }
+      expect(streamed).toEqual([1, 2, 3, 1]);
+      expect(await all.execute()).toEqual([{ v: 1 }, { v: 2 }, { v: 3 }]);
+      await db.insertInto('t').values({ v: 4 }).execute();
+      expect(await all.execute()).toHaveLength(4);
     } finally {
       await db.destroy();
     }

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, type SqliteDatabase, sql } from 'kysely';
 import pg, { type CustomTypesConfig } from 'pg';
 import type { StorageConfig } from '../config/index.js';
 import { type DatabaseDialect, type DatabaseInfo, databaseInfoOf } from './database.info.js';
@@ -10,6 +10,57 @@ import type { Database } from './database.types.js';
 
 /** How long opening a PostgreSQL connection may take before start-up (or a query) gives up. */
 const PG_CONNECT_TIMEOUT_MS = 10_000;
+
+/** Prepared statements kept per SQLite connection: far more than the distinct queries the app runs. */
+export const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * The better-sqlite3 database as Kysely's SqliteDialect sees it, with a prepared statement
+ * kept for each SQL text. Kysely's SqliteDriver calls `prepare(sql)` for every query (then
+ * `reader`, `all`, `run` or `iterate` on the result, and `close()` when destroyed), and
+ * compiling the SQL again each time was a large share of a launch's time. Kysely binds
+ * parameters at each call, so one statement serves every call with the same text.
+ *
+ * A statement being iterated (a streamed query) is busy and cannot run another query until
+ * its iterator ends: then a fresh statement is prepared and kept in its place. Bounded, least
+ * recently used first out, so SQL built with varying literals cannot grow it without end.
+ */
+export class StatementCachingDatabase implements SqliteDatabase {
+  private readonly statements = new Map<string, SQLite.Statement>();
+
+  constructor(
+    private readonly sqlite: SQLite.Database,
+    private readonly capacity = STATEMENT_CACHE_SIZE,
+  ) {}
+
+  /** How many statements are kept. */
+  get size(): number {
+    return this.statements.size;
+  }
+
+  prepare(sql: string): SQLite.Statement {
+    const cached = this.statements.get(sql);
+    // Deleted and set again, it moves to the end of the Map's order: the most recently used.
+    this.statements.delete(sql);
+    const statement = cached && !cached.busy ? cached : this.sqlite.prepare(sql);
+    this.statements.set(sql, statement);
+    this.evictBeyondCapacity();
+    return statement;
+  }
+
+  close(): void {
+    this.statements.clear();
+    this.sqlite.close();
+  }
+
+  /** Forgets the least recently used statements (a busy one finishes its iteration; the garbage collector frees it). */
+  private evictBeyondCapacity(): void {
+    for (const sql of this.statements.keys()) {
+      if (this.statements.size <= this.capacity) return;
+      this.statements.delete(sql);
+    }
+  }
+}
 
 export function createSqliteKysely(file: string): Kysely<Database> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -24,7 +75,7 @@ export function createSqliteKysely(file: string): Kysely<Database> {
     sqlite.close();
     throw err;
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: new StatementCachingDatabase(sqlite) }) });
 }
 
 /** int8 (bigint, count(*)) as a number while it is exact; beyond 2^53 it stays a string rather than lose digits. */
