@@ -10,7 +10,7 @@ import type { AuditEventTable, Database } from '../database/database.types.js';
 import { runMigrations } from '../database/migrations.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { AuditRepository } from './audit.repository.js';
-import { AuditService, interruptedAfterMs, storableText } from './audit.service.js';
+import { AuditService, MAX_RECORDS_PER_COMMIT, interruptedAfterMs, storableText } from './audit.service.js';
 import type { AuditEventInput } from './audit.types.js';
 import { GENESIS_HASH, eventHash } from './hash-chain.js';
 
@@ -186,6 +186,183 @@ describe(AuditService.name, () => {
       expect(stored.reason).toBe('lone \uFFFD surrogate and \uFFFD NUL');
       expect(stored.new_value).toBe('x'.repeat(511));
       expect(await service.verify()).toMatchObject({ intact: true, count: 1 });
+    });
+  });
+
+  describe('group commit', () => {
+    /** Counts append transactions, and which of them had committed when a caller heard back. */
+    function countTransactions(): { committed: () => number; started: () => number } {
+      const original = repository.inAppendTransaction.bind(repository);
+      let started = 0;
+      let committed = 0;
+      jest.spyOn(repository, 'inAppendTransaction').mockImplementation(async (work) => {
+        started++;
+        const result = await original(work);
+        committed++;
+        return result;
+      });
+      return { committed: () => committed, started: () => started };
+    }
+
+    /** Holds the first insert of `type` until `release()`; `reached` resolves once it is held. */
+    function holdInsert(type: string): { reached: Promise<void>; release: () => void } {
+      const insert = AuditRepository.prototype.insert;
+      let release!: () => void;
+      let arrived!: () => void;
+      const reached = new Promise<void>((resolve) => (arrived = resolve));
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let held = false;
+      jest.spyOn(AuditRepository.prototype, 'insert').mockImplementation(async function (this: AuditRepository, row) {
+        if (!held && row.event_type === type) {
+          held = true;
+          arrived();
+          await gate;
+        }
+        return insert.call(this, row);
+      });
+      return { reached, release };
+    }
+
+    function expectChained(events: Array<{ seq: number; prevHash: string; hash: string }>, firstPrev = GENESIS_HASH): void {
+      events.forEach((event, i) => expect(event.prevHash).toBe(i === 0 ? firstPrev : events[i - 1].hash));
+    }
+
+    it('commits concurrent record() calls in one transaction, each with its own row in call order', async () => {
+      const tx = countTransactions();
+      const events = await Promise.all(Array.from({ length: 10 }, (_, i) => service.record(input({ newValue: `v${i}` }))));
+      expect(tx.started()).toBe(1);
+      expect(events.map((e) => [e.seq, e.newValue])).toEqual(Array.from({ length: 10 }, (_, i) => [i + 1, `v${i}`]));
+      expectChained(events);
+      for (const event of events) expect(eventHash(await rowAt(event.seq))).toBe(event.hash);
+      expect(await service.verify()).toMatchObject({ intact: true, count: 10, headHash: events[9].hash });
+      expect(await counted('update.succeeded', 'success')).toBe(10);
+    });
+
+    it('queues the calls made while a transaction runs into the next one', async () => {
+      const tx = countTransactions();
+      const held = holdInsert('launch.accepted');
+      const first = service.record(input({ type: 'launch.accepted' }));
+      await held.reached;
+      const later = Array.from({ length: 5 }, (_, i) => service.record(input({ newValue: `later-${i}` })));
+      held.release();
+      const events = [await first, ...(await Promise.all(later))];
+      expect(tx.started()).toBe(2);
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+      expectChained(events);
+      expect(await service.verify()).toMatchObject({ intact: true, count: 6 });
+    });
+
+    it(`takes at most ${MAX_RECORDS_PER_COMMIT} events in one transaction`, async () => {
+      const tx = countTransactions();
+      const events = await Promise.all(Array.from({ length: MAX_RECORDS_PER_COMMIT + 20 }, () => service.record(input())));
+      expect(tx.started()).toBe(2);
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: MAX_RECORDS_PER_COMMIT + 20 }, (_, i) => i + 1));
+      expect(await service.verify()).toMatchObject({ intact: true, count: MAX_RECORDS_PER_COMMIT + 20 });
+    });
+
+    it('settles each caller only after the transaction holding its event has committed', async () => {
+      const tx = countTransactions();
+      const committedWhenResolved = await Promise.all(
+        Array.from({ length: 5 }, () => service.record(input()).then(() => tx.committed())),
+      );
+      expect(committedWhenResolved).toEqual([1, 1, 1, 1, 1]);
+    });
+
+    it('keeps event times in seq order even when a later member was stamped earlier', async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'hrtime', 'performance'] });
+      try {
+        const held = holdInsert('launch.accepted');
+        jest.setSystemTime(Date.parse('2026-01-01T00:00:02Z'));
+        const first = service.record(input({ type: 'launch.accepted' }));
+        await held.reached;
+        // The clock stepped back (NTP): these are stamped a second before the event queued ahead of them.
+        jest.setSystemTime(Date.parse('2026-01-01T00:00:01Z'));
+        const later = [service.record(input()), service.record(input())];
+        held.release();
+        const events = [await first, ...(await Promise.all(later))];
+        expect(events.map((e) => e.occurredAt)).toEqual(Array(3).fill('2026-01-01T00:00:02.000Z'));
+        expect(await service.verify()).toMatchObject({ intact: true, count: 3 });
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('fails only the caller of the bad event: the batch is written again one event at a time', async () => {
+      const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      const insert = AuditRepository.prototype.insert;
+      jest.spyOn(AuditRepository.prototype, 'insert').mockImplementation(async function (this: AuditRepository, row) {
+        if (row.new_value === 'bad') throw new Error('value refused');
+        return insert.call(this, row);
+      });
+      const calls = ['a', 'b', 'bad', 'c', 'd'].map((newValue) => service.record(input({ newValue })));
+      const settled = await Promise.allSettled(calls);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      expect((settled[2] as PromiseRejectedResult).reason).toEqual(new Error('value refused'));
+      const events = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      expect(events.map((e) => [e.seq, e.newValue])).toEqual([[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd']]);
+      expectChained(events);
+      expect(await service.verify()).toMatchObject({ intact: true, count: 4 });
+      expect(await counted('update.succeeded', 'success')).toBe(4);
+      expect(warned).toHaveBeenCalledWith(expect.stringContaining('A batch of 5 audit events could not be written (value refused)'));
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(logged).toHaveBeenCalledWith(expect.stringContaining('value refused'));
+    });
+
+    it('writes every event of a batch whose transaction failed as a whole, and counts each once', async () => {
+      jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const original = repository.inAppendTransaction.bind(repository);
+      jest.spyOn(repository, 'inAppendTransaction').mockImplementationOnce((work) =>
+        original(async (log) => {
+          await work(log);
+          throw new Error('commit failed'); // rolled back, as a failed COMMIT would be
+        }),
+      );
+      const events = await Promise.all(Array.from({ length: 4 }, (_, i) => service.record(input({ newValue: `v${i}` }))));
+      expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+      expectChained(events);
+      expect(await service.verify()).toMatchObject({ intact: true, count: 4 });
+      expect(await counted('update.succeeded', 'success')).toBe(4);
+    });
+
+    it('keeps the order of calls around a purge: earlier records before its event, later ones after', async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'hrtime', 'performance'] });
+      try {
+        const t0 = Date.parse('2026-01-01T00:00:00Z');
+        jest.setSystemTime(t0);
+        await recordMany(2);
+        jest.setSystemTime(t0 + 10 * 86_400_000);
+        const before = service.record(input({ newValue: 'before' }));
+        const purge = service.purgeOlderThan(5);
+        const after = service.record(input({ newValue: 'after' }));
+        expect((await before).seq).toBe(3);
+        expect(await purge).toMatchObject({ purged: 2, checkpointSeq: 4, throughSeq: 2 });
+        expect((await after).seq).toBe(5);
+        expect(await service.verify()).toMatchObject({ intact: true, count: 3, firstSeq: 3, headSeq: 5 });
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('commits the records made during a reconciliation after it, never inside its transaction', async () => {
+      await service.record(input({ type: 'update.requested', outcome: 'pending', launchId: 'crashed' }));
+      const held = holdInsert('update.failed');
+      const reconciled = service.reconcileInterruptedUpdates();
+      await held.reached;
+      const during = service.record(input({ type: 'launch.accepted', launchId: 'next' }));
+      held.release();
+      expect(await reconciled).toBe(1);
+      expect((await during).seq).toBe(3);
+      expect((await service.eventsOfLaunch('crashed')).map((e) => [e.seq, e.type])).toEqual([[1, 'update.requested'], [2, 'update.failed']]);
+      expect(await service.verify()).toMatchObject({ intact: true, count: 3 });
+    });
+
+    it('writes the queued events before the module is destroyed', async () => {
+      const pending = Array.from({ length: 3 }, () => service.record(input()));
+      await service.onModuleDestroy();
+      const stored = await db.selectFrom('audit_events').select('seq').execute();
+      expect(stored).toHaveLength(3);
+      await Promise.all(pending);
     });
   });
 

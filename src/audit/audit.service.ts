@@ -25,6 +25,16 @@ export const MAX_PAGE_SIZE = 500;
 const DAY_MS = 86_400_000;
 /** Attempts when another writer (another process) took the next seq between our read and insert. */
 const MAX_APPEND_ATTEMPTS = 5;
+/**
+ * Most `record()` calls one append transaction takes (group commit). Large enough that a busy
+ * process commits many launches per fsync, small enough that one transaction stays short.
+ */
+export const MAX_RECORDS_PER_COMMIT = 100;
+/**
+ * Taken when this module loads, so a test's fake timers cannot stall durable writes: a batch
+ * waits one turn of the event loop for the records of requests already received.
+ */
+const nextTurn = ((schedule: typeof setImmediate) => () => new Promise<void>((resolve) => schedule(resolve)))(setImmediate);
 /** How often each replica looks for interrupted updates on PostgreSQL. */
 const RECONCILE_INTERVAL_MS = 60_000;
 /** How far back beyond the threshold a periodic run looks: many missed intervals, then the start-up scan takes over. */
@@ -90,11 +100,23 @@ function eventBody(input: AuditEventInput): EventBody {
 /** Appends after the current head of the log it is given (inside an append transaction). */
 type Append = (body: EventBody) => Promise<AuditEventTable>;
 
+/** The head an append links to: the newest event's place in the chain and its time. */
+type AppendHead = { seq: number; hash: string; occurredAt: string | null };
+
+/** One `record()` call waiting for the transaction that commits its event. */
+interface PendingRecord {
+  body: EventBody;
+  resolve: (row: AuditEventTable) => void;
+  reject: (err: unknown) => void;
+}
+
 /** Writes audit events into the hash-chained log and reads them back. */
 @Injectable()
 export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AuditService.name);
   private tail: Promise<unknown> = Promise.resolve();
+  /** The queued batch later `record()` calls still join; closed when it starts or other work queues behind it. */
+  private openBatch?: PendingRecord[];
   private reconcileTimer?: NodeJS.Timeout;
   private headLogTimer?: NodeJS.Timeout;
   private retentionTimer?: NodeJS.Timeout;
@@ -107,10 +129,14 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly config: AppConfig,
   ) {}
 
-  /** Appends one event; once the promise resolves the event is committed to disk. */
+  /**
+   * Appends one event; once the promise resolves the event is committed to disk. Calls made
+   * while another append is under way share the next transaction (group commit): one fsync
+   * (one advisory lock on PostgreSQL) for all of them, each event still chained after the one
+   * before it, and no promise settles before the transaction holding its event has committed.
+   */
   async record(input: AuditEventInput): Promise<AuditEvent> {
-    const body = eventBody(input);
-    const [row] = await this.enqueue(() => this.commit(body.event_type, (append) => append(body)));
+    const row = await this.joinBatch(eventBody(input));
     return toAuditEvent(row);
   }
 
@@ -143,6 +169,8 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     for (const timer of [this.reconcileTimer, this.headLogTimer, this.retentionTimer]) clearInterval(timer);
     this.reconcileTimer = this.headLogTimer = this.retentionTimer = undefined;
     await this.periodicRun;
+    // Events already queued are written before the database closes (at application shutdown).
+    await this.tail;
   }
 
   /** The newest event's place in the chain (seq 0 and the genesis hash when the log is empty). */
@@ -363,11 +391,73 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     await this.periodicRun;
   }
 
-  /** One append (or reconciliation) at a time in this process. */
+  /**
+   * Queues `work` (a purge, a reconciliation) behind every append queued so far. The open batch
+   * closes: a `record()` called from now on is committed after `work`, in call order.
+   */
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    this.openBatch = undefined;
+    return this.queue(work);
+  }
+
+  /** One append transaction at a time in this process, in the order they were queued. */
+  private queue<T>(work: () => Promise<T>): Promise<T> {
     const done = this.tail.then(work);
     this.tail = done.catch(() => undefined);
     return done;
+  }
+
+  /** Adds `body` to the open batch, queueing a new batch when none is open or it is full. */
+  private joinBatch(body: EventBody): Promise<AuditEventTable> {
+    return new Promise((resolve, reject) => {
+      if (!this.openBatch || this.openBatch.length >= MAX_RECORDS_PER_COMMIT) {
+        const batch: PendingRecord[] = [];
+        this.openBatch = batch;
+        void this.queue(() => this.commitBatch(batch));
+      }
+      this.openBatch.push({ body, resolve, reject });
+    });
+  }
+
+  /**
+   * Commits a batch when its turn comes. It first waits one turn of the event loop: a SQLite
+   * transaction never yields to I/O, so without the wait the requests read meanwhile could not join.
+   * Settles every member's promise and never rejects itself.
+   */
+  private async commitBatch(batch: PendingRecord[]): Promise<void> {
+    await nextTurn();
+    if (this.openBatch === batch) this.openBatch = undefined;
+    if (batch.length === 1) return this.commitAlone(batch[0]);
+    try {
+      const rows = await this.tryCommit(async (append) => {
+        for (const member of batch) await append(member.body);
+      });
+      batch.forEach((member, i) => member.resolve(rows[i]));
+    } catch (err) {
+      // One bad event must not fail the others: each gets a transaction of its own, so only its caller hears of it.
+      this.logger.warn(`A batch of ${batch.length} audit events could not be written (${messageOf(err)}); writing them one at a time`);
+      for (const member of batch) await this.commitAlone(member);
+    }
+  }
+
+  /** Commits one event in a transaction of its own and settles its caller's promise. */
+  private async commitAlone({ body, resolve, reject }: PendingRecord): Promise<void> {
+    try {
+      const [row] = await this.commit(body.event_type, (append) => append(body));
+      resolve(row);
+    } catch (err) {
+      reject(err);
+    }
+  }
+
+  /** `tryCommit`, with the failure in the error log (it reaches the caller too). */
+  private async commit(what: string, write: (append: Append, log: AuditRepository) => Promise<unknown>): Promise<AuditEventTable[]> {
+    try {
+      return await this.tryCommit(write);
+    } catch (err) {
+      this.logger.error(`Audit event ${what} could not be written: ${messageOf(err)}`);
+      throw err;
+    }
   }
 
   /**
@@ -375,42 +465,50 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
    * across processes on PostgreSQL) and counts the events once committed. If an insert failed
    * because another writer took the seq meanwhile, the whole transaction is tried again.
    */
-  private async commit(
-    what: string,
-    write: (append: Append, log: AuditRepository) => Promise<unknown>,
-  ): Promise<AuditEventTable[]> {
+  private async tryCommit(write: (append: Append, log: AuditRepository) => Promise<unknown>): Promise<AuditEventTable[]> {
     for (let attempt = 1; ; attempt++) {
-      let rows: AuditEventTable[] = [];
+      const rows: AuditEventTable[] = [];
       let seenHead: number | undefined;
       try {
         await this.repository.inAppendTransaction(async (log) => {
-          rows = [];
+          rows.length = 0;
+          let head: AppendHead | undefined;
           await write(async (body) => {
-            const head = await log.headForAppend();
+            // Read once a transaction: in it we are the only appender, so every later head is the row we appended.
+            head ??= await log.headForAppend();
             seenHead ??= head.seq;
-            // Stamped before the append lock, a time could precede the head's (another replica got
-            // the lock first); times never go backwards along seq, which time-range searches rely on.
-            const occurredAt = head.occurredAt !== null && head.occurredAt > body.occurred_at ? head.occurredAt : body.occurred_at;
-            const unhashed = { seq: head.seq + 1, ...body, occurred_at: occurredAt, prev_hash: head.hash };
-            const row: AuditEventTable = { ...unhashed, hash: eventHash(unhashed) };
+            const row = chained(body, head);
             await log.insert(row);
             rows.push(row);
+            head = { seq: Number(row.seq), hash: row.hash, occurredAt: row.occurred_at };
             return row;
           }, log);
         });
       } catch (err) {
-        const seen = seenHead;
-        const moved = seen !== undefined && (await this.repository.head().catch(() => ({ seq: seen }))).seq !== seen;
-        if (!moved || attempt >= MAX_APPEND_ATTEMPTS) {
-          this.logger.error(`Audit event ${what} could not be written: ${messageOf(err)}`);
-          throw err;
-        }
-        continue;
+        if (attempt >= MAX_APPEND_ATTEMPTS || !(await this.headMovedFrom(seenHead))) throw err;
+        continue; // another writer appended first: again, after its event
       }
       for (const row of rows) this.metrics.auditEvents.inc({ type: row.event_type, outcome: row.outcome });
       return rows;
     }
   }
+
+  /** Whether another writer appended since the transaction read head `seen` (which a retry then follows). */
+  private async headMovedFrom(seen: number | undefined): Promise<boolean> {
+    if (seen === undefined) return false;
+    const now = await this.repository.head().catch(() => ({ seq: seen }));
+    return now.seq !== seen;
+  }
+}
+
+/** `body` as the event after `head`: its seq, its link to the head's hash, and its own hash. */
+function chained(body: EventBody, head: AppendHead): AuditEventTable {
+  // Stamped before the append lock, a time could precede the head's (another replica got the
+  // lock first, or an earlier member of the batch); times never go backwards along seq, which
+  // time-range searches rely on.
+  const occurredAt = head.occurredAt !== null && head.occurredAt > body.occurred_at ? head.occurredAt : body.occurred_at;
+  const unhashed = { seq: head.seq + 1, ...body, occurred_at: occurredAt, prev_hash: head.hash };
+  return { ...unhashed, hash: eventHash(unhashed) };
 }
 
 export interface EventInChain {
