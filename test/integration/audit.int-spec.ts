@@ -99,6 +99,36 @@ describeWith(['postgres'], 'audit log on PostgreSQL with several replicas', () =
     expect(await counted(b.metrics, 'launch.accepted', 'success')).toBe(150);
   });
 
+  it('commits the concurrent records of each replica in batches, one transaction and advisory lock each', async () => {
+    const transactions = replicas.map((r) => jest.spyOn(r.repository, 'inAppendTransaction'));
+    const [a, b] = replicas;
+    const appended = await Promise.all([
+      ...Array.from({ length: 150 }, (_, i) => a.service.record(input({ launchId: `a-${i}` }))),
+      ...Array.from({ length: 150 }, (_, i) => b.service.record(input({ launchId: `b-${i}` }))),
+    ]);
+    // 150 calls made at once: a batch of 100 and one of 50 per replica, instead of 150 transactions.
+    expect(transactions.map((t) => t.mock.calls.length)).toEqual([2, 2]);
+    for (const [own, prefix] of [[appended.slice(0, 150), 'a'], [appended.slice(150), 'b']] as const) {
+      const seqs = own.map((e) => e.seq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      expect(own.every((e, i) => e.launchId === `${prefix}-${i}`)).toBe(true);
+    }
+    expect(await a.service.verify()).toMatchObject({ intact: true, count: 300, headSeq: 300 });
+    expect(await counted(a.metrics, 'launch.accepted', 'success')).toBe(150);
+  });
+
+  it('fails only the caller of a refused event in a batch on PostgreSQL', async () => {
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const insert = AuditRepository.prototype.insert;
+    jest.spyOn(AuditRepository.prototype, 'insert').mockImplementation(async function (this: AuditRepository, row) {
+      if (row.launch_id === 'bad') throw new Error('refused');
+      return insert.call(this, row);
+    });
+    const settled = await Promise.allSettled(['x', 'bad', 'y'].map((launchId) => replicas[0].service.record(input({ launchId }))));
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await replicas[1].service.verify()).toMatchObject({ intact: true, count: 2 });
+  });
+
   describe('reconciling interrupted updates', () => {
     it('leaves a request another replica may still be working on, and closes an old one exactly once', async () => {
       const [a, b] = replicas;
