@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import type { Kysely } from 'kysely';
 import { createSqliteKysely } from '../database/database.factory.js';
 import type { AuditEventTable, Database } from '../database/database.types.js';
@@ -42,6 +43,14 @@ describe(AuditRepository.name, () => {
     expect(await repository.head()).toEqual({ seq: 0, hash: GENESIS_HASH });
     await fill(3);
     expect(await repository.head()).toEqual({ seq: 3, hash: 'h3' });
+  });
+
+  it('inserts several events in order in multi-row statements of 64, 32, ... rows', async () => {
+    const statements = jest.spyOn(db, 'insertInto');
+    const rows = Array.from({ length: 100 }, (_, i) => row(i + 1, { new_value: `v${i + 1}` }));
+    await repository.insert(rows);
+    expect(statements).toHaveBeenCalledTimes(3); // 64 + 32 + 4
+    expect(await repository.latest(100)).toEqual([...rows].reverse());
   });
 
   it('stores and reads back every column', async () => {

@@ -31,6 +31,12 @@ const EQUALITY_FILTERS = {
   correlationId: 'correlation_id',
 } as const satisfies Partial<Record<keyof AuditFilter, keyof AuditEventTable>>;
 
+/**
+ * Rows one INSERT of several events carries: powers of two, largest first, so any batch takes a
+ * few statements of at most seven different texts (each prepared once and kept, on SQLite).
+ */
+const INSERT_CHUNKS = [64, 32, 16, 8, 4, 2, 1];
+
 /** Transaction-scoped advisory lock held by whoever appends to the log, in any replica (PostgreSQL). */
 const APPEND_LOCK_KEY = 7_264_001_002;
 
@@ -84,8 +90,17 @@ export class AuditRepository {
     return row ? { seq: Number(row.seq), hash: row.hash, occurredAt: row.occurred_at } : { seq: 0, hash: GENESIS_HASH, occurredAt: null };
   }
 
-  async insert(row: AuditEventTable): Promise<void> {
-    await this.db.insertInto('audit_events').values(row).execute();
+  /**
+   * Inserts one event, or several in their order in multi-row statements: one statement to
+   * compile and (on PostgreSQL) one round trip for up to 64 events, while the append lock is held.
+   */
+  async insert(rows: AuditEventTable | AuditEventTable[]): Promise<void> {
+    const all = Array.isArray(rows) ? rows : [rows];
+    for (let done = 0; done < all.length; ) {
+      const size = INSERT_CHUNKS.find((n) => n <= all.length - done)!;
+      await this.db.insertInto('audit_events').values(all.slice(done, done + size)).execute();
+      done += size;
+    }
   }
 
   findByLaunch(launchId: string): Promise<AuditEventTable[]> {

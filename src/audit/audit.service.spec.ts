@@ -213,7 +213,7 @@ describe(AuditService.name, () => {
       const gate = new Promise<void>((resolve) => (release = resolve));
       let held = false;
       jest.spyOn(AuditRepository.prototype, 'insert').mockImplementation(async function (this: AuditRepository, row) {
-        if (!held && row.event_type === type) {
+        if (!held && [row].flat().some((r) => r.event_type === type)) {
           held = true;
           arrived();
           await gate;
@@ -236,6 +236,13 @@ describe(AuditService.name, () => {
       for (const event of events) expect(eventHash(await rowAt(event.seq))).toBe(event.hash);
       expect(await service.verify()).toMatchObject({ intact: true, count: 10, headHash: events[9].hash });
       expect(await counted('update.succeeded', 'success')).toBe(10);
+    });
+
+    it('inserts a batch with one call to the repository, not one per event', async () => {
+      const inserts = jest.spyOn(AuditRepository.prototype, 'insert');
+      await Promise.all(Array.from({ length: 20 }, () => service.record(input())));
+      expect(inserts).toHaveBeenCalledTimes(1);
+      expect(inserts.mock.calls[0][0]).toHaveLength(20);
     });
 
     it('queues the calls made while a transaction runs into the next one', async () => {
@@ -292,7 +299,7 @@ describe(AuditService.name, () => {
       const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
       const insert = AuditRepository.prototype.insert;
       jest.spyOn(AuditRepository.prototype, 'insert').mockImplementation(async function (this: AuditRepository, row) {
-        if (row.new_value === 'bad') throw new Error('value refused');
+        if ([row].flat().some((r) => r.new_value === 'bad')) throw new Error('value refused');
         return insert.call(this, row);
       });
       const calls = ['a', 'b', 'bad', 'c', 'd'].map((newValue) => service.record(input({ newValue })));

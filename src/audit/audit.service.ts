@@ -97,8 +97,8 @@ function eventBody(input: AuditEventInput): EventBody {
   };
 }
 
-/** Appends after the current head of the log it is given (inside an append transaction). */
-type Append = (body: EventBody) => Promise<AuditEventTable>;
+/** Appends events, in order, after the current head of the log it is given (inside an append transaction). */
+type Append = (...bodies: EventBody[]) => Promise<AuditEventTable[]>;
 
 /** The head an append links to: the newest event's place in the chain and its time. */
 type AppendHead = { seq: number; hash: string; occurredAt: string | null };
@@ -268,7 +268,7 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
         if (!last || (prior && Number(last.seq) <= prior.purged_through_seq)) return;
         const fromSeq = prior ? prior.purged_through_seq + 1 : ((await log.firstSeq()) ?? 1);
         const throughSeq = Number(last.seq);
-        const event = await append(
+        const [event] = await append(
           eventBody({
             type: 'audit.purged',
             outcome: 'success',
@@ -429,9 +429,7 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.openBatch === batch) this.openBatch = undefined;
     if (batch.length === 1) return this.commitAlone(batch[0]);
     try {
-      const rows = await this.tryCommit(async (append) => {
-        for (const member of batch) await append(member.body);
-      });
+      const rows = await this.tryCommit((append) => append(...batch.map((member) => member.body)));
       batch.forEach((member, i) => member.resolve(rows[i]));
     } catch (err) {
       // One bad event must not fail the others: each gets a transaction of its own, so only its caller hears of it.
@@ -473,15 +471,15 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
         await this.repository.inAppendTransaction(async (log) => {
           rows.length = 0;
           let head: AppendHead | undefined;
-          await write(async (body) => {
+          await write(async (...bodies) => {
             // Read once a transaction: in it we are the only appender, so every later head is the row we appended.
             head ??= await log.headForAppend();
             seenHead ??= head.seq;
-            const row = chained(body, head);
-            await log.insert(row);
-            rows.push(row);
-            head = { seq: Number(row.seq), hash: row.hash, occurredAt: row.occurred_at };
-            return row;
+            const appended = chainedAfter(head, bodies);
+            await log.insert(appended.length === 1 ? appended[0] : appended);
+            rows.push(...appended);
+            head = headOf(appended[appended.length - 1]);
+            return appended;
           }, log);
         });
       } catch (err) {
@@ -499,6 +497,22 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     const now = await this.repository.head().catch(() => ({ seq: seen }));
     return now.seq !== seen;
   }
+}
+
+/** `bodies` as the events after `head`, each linked to the one before it. */
+function chainedAfter(head: AppendHead, bodies: EventBody[]): AuditEventTable[] {
+  const rows: AuditEventTable[] = [];
+  let previous = head;
+  for (const body of bodies) {
+    const row = chained(body, previous);
+    rows.push(row);
+    previous = headOf(row);
+  }
+  return rows;
+}
+
+function headOf(row: AuditEventTable): AppendHead {
+  return { seq: Number(row.seq), hash: row.hash, occurredAt: row.occurred_at };
 }
 
 /** `body` as the event after `head`: its seq, its link to the head's hash, and its own hash. */

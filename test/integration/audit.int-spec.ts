@@ -121,7 +121,7 @@ describeWith(['postgres'], 'audit log on PostgreSQL with several replicas', () =
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const insert = AuditRepository.prototype.insert;
     jest.spyOn(AuditRepository.prototype, 'insert').mockImplementation(async function (this: AuditRepository, row) {
-      if (row.launch_id === 'bad') throw new Error('refused');
+      if ([row].flat().some((r) => r.launch_id === 'bad')) throw new Error('refused');
       return insert.call(this, row);
     });
     const settled = await Promise.allSettled(['x', 'bad', 'y'].map((launchId) => replicas[0].service.record(input({ launchId }))));
