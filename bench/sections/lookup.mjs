@@ -90,12 +90,14 @@ async function measure(dir, records, perKind, log) {
   const service = new LookupService({ configDir: dir }, { all: () => [tenant] });
   service.logger = { log() {}, warn: (m) => log(`  lookup warning: ${m}`), error: (m) => log(`  lookup error: ${m}`) }; // no Nest console line
   globalThis.gc?.();
-  const heapBefore = process.memoryUsage().heapUsed;
+  // The gram index lives in typed arrays, whose memory is outside the heap: count both.
+  const heldMemory = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  const heapBefore = heldMemory();
   let started = performance.now();
   service.onModuleInit();
   const loadMs = performance.now() - started;
   globalThis.gc?.();
-  const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+  const heapGrowth = heldMemory() - heapBefore;
   const total = (await service.search(tenant, '', 1, PAGE_SIZE)).total;
   if (total !== records.length) throw new Error(`the lookup service holds ${total} records, not ${records.length} (${file})`);
 
@@ -136,7 +138,7 @@ export async function run({ short, log }) {
   try {
     const records = generateRecords(RECORDS);
     const m = await measure(dir, records, perKind, log);
-    log(`${RECORDS.toLocaleString('en-US')} records loaded and indexed in ${m.loadMs.toFixed(0)} ms (heap +${Math.round(m.heapGrowth / 1048576)} MB)`);
+    log(`${RECORDS.toLocaleString('en-US')} records loaded and indexed in ${m.loadMs.toFixed(0)} ms (heap and typed arrays +${Math.round(m.heapGrowth / 1048576)} MB)`);
     for (const s of m.stats) {
       log(`  ${s.kind.padEnd(30)} p50 ${fmtMs(s.p50).padStart(9)}  p99 ${fmtMs(s.p99).padStart(9)}  max ${fmtMs(s.max).padStart(9)}  median matches ${Math.round(s.medianMatches).toLocaleString('en-US')}`);
     }
@@ -149,7 +151,7 @@ export async function run({ short, log }) {
         value: fmtMs(m.p99),
         target: `<= ${TARGET_P99_MS} ms`,
         status: m.p99 <= TARGET_P99_MS ? 'PASS' : 'MISS',
-        note: `slowest kind: ${worst.kind} (p99 ${fmtMs(worst.p99)}); every search scans the whole index string, then ranks every match`,
+        note: `slowest kind: ${worst.kind} (p99 ${fmtMs(worst.p99)}); 1-2 characters: the list of their gram, ranked when the index was built; longer: only the entries holding the rarest pair of characters are checked`,
       },
       ...m.stats.map((s) => ({
         metric: `  ${s.kind}`,
@@ -158,7 +160,7 @@ export async function run({ short, log }) {
         status: 'INFO',
         note: `p50 / p99; median ${Math.round(s.medianMatches).toLocaleString('en-US')} matches`,
       })),
-      { metric: 'lookup file load, 100,000 records', value: fmtMs(m.loadMs), target: '', status: 'INFO', note: `parse, validate and index at start; heap +${Math.round(m.heapGrowth / 1048576)} MB` },
+      { metric: 'lookup file load, 100,000 records', value: fmtMs(m.loadMs), target: '', status: 'INFO', note: `parse, validate and index (keys and a gram index of every character and pair) at start; heap and typed arrays +${Math.round(m.heapGrowth / 1048576)} MB` },
     ];
     const figures = {
       lookupRecords: RECORDS,
