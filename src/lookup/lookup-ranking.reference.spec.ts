@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { cleanQuery, clampPaging, prepareIndex, rankLookup, searchKey, type LookupIndex } from './lookup-ranking.js';
+import { cleanQuery, clampPaging, pageOf, prepareIndex, rankLookup, searchKey, type LookupIndex } from './lookup-ranking.js';
 import type { LookupItem, LookupPage } from './lookup.types.js';
 
 /**
  * The ranking as it was before the gram index: one `indexOf` scan over every key, the tier
- * worked out at each match. Kept verbatim as the reference the indexed ranking must equal.
+ * worked out at each match. Kept verbatim (all but the paging, which is shared) as the reference
+ * the indexed ranking must equal.
  */
 function referenceRank(index: LookupIndex, rawQuery: string, rawOffset: number, rawLimit: number): LookupPage {
   const query = cleanQuery(rawQuery);
@@ -40,18 +41,7 @@ function referenceRank(index: LookupIndex, rawQuery: string, rawOffset: number, 
     counts[tier]++;
     at = keys.indexOf(needle, next);
   }
-  const items: LookupItem[] = [];
-  let skip = offset;
-  for (const tier of tiers) {
-    if (items.length === limit) break;
-    if (skip >= tier.length) {
-      skip -= tier.length;
-      continue;
-    }
-    for (let i = skip; i < tier.length && items.length < limit; i++) items.push(index.items[tier[i]]);
-    skip = 0;
-  }
-  return { items, total: counts.reduce((sum, count) => sum + count, 0), offset, limit, query };
+  return { items: pageOf(index, tiers, offset, limit), total: counts.reduce((sum, count) => sum + count, 0), offset, limit, query };
 }
 
 // A small alphabet so that needles hit often, with case, width, accents, a space, an astral

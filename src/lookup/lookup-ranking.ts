@@ -208,6 +208,11 @@ export function rankLookup(index: LookupIndex, rawQuery: string, rawOffset: numb
     }
   }
 
+  return { items: pageOf(index, tiers, offset, limit), total: counts.reduce((sum, count) => sum + count, 0), offset, limit, query };
+}
+
+/** The page `offset .. offset + limit` of the records listed tier after tier (each list in code order). */
+export function pageOf(index: LookupIndex, tiers: readonly number[][], offset: number, limit: number): LookupItem[] {
   const items: LookupItem[] = [];
   let skip = offset;
   for (const tier of tiers) {
@@ -219,6 +224,5 @@ export function rankLookup(index: LookupIndex, rawQuery: string, rawOffset: numb
     for (let i = skip; i < tier.length && items.length < limit; i++) items.push(index.items[tier[i]]);
     skip = 0;
   }
-  const total = counts.reduce((sum, count) => sum + count, 0);
-  return { items, total, offset, limit, query };
+  return items;
 }
