@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -30,7 +31,9 @@ export async function createApp(loaded: LoadedConfig, options: CreateAppOptions 
 
 /** Listens on `port` (0: any free one) and tells the app where it can be reached from itself. */
 export async function listen(app: NestExpressApplication, port: number, host: string): Promise<string> {
-  const server = await app.listen(port, host);
+  const server = app.getHttpServer() as Server;
+  server.keepAliveTimeout = app.get(AppConfig).server.keepAliveTimeoutSeconds * 1000;
+  await app.listen(port, host);
   const { port: actual } = server.address() as AddressInfo;
   const scheme = app.get(AppConfig).server.tls.certFile ? 'https' : 'http';
   const loopback = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;

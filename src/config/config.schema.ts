@@ -35,6 +35,12 @@ export class ServerConfig {
   @IsOptional() trustProxy: boolean | number | string = false;
   /** Largest accepted query string of a launch, in bytes. */
   @IsInt() @Min(512) @Max(65536) maxQueryBytes = 8192;
+  /**
+   * Seconds an idle keep-alive connection stays open. Longer than the idle timeout of the proxy in
+   * front (60 s for AWS ALB and ingress-nginx), so the proxy never reuses a connection the
+   * connector is closing (a reset, answered to the user as 502). Node's own default is 5.
+   */
+  @IsInt() @Min(1) @Max(3600) keepAliveTimeoutSeconds = 65;
   /** On SIGTERM: seconds readiness reports "shutting down" while requests are still served, so load balancers stop sending new ones. */
   @IsInt() @Min(0) @Max(300) shutdownDelaySeconds = 0;
   /** On SIGTERM, after the delay: seconds in-flight requests get to finish before connections are closed. */
