@@ -426,7 +426,7 @@ describe(AuditService.name, () => {
         const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
         const early = new AuditService(new AuditRepository(bare), new Metrics(), new AppConfig());
         await expect(early.onApplicationBootstrap()).resolves.toBeUndefined();
-        expect(warned).toHaveBeenCalledWith(expect.stringContaining('migrations pending (001_initial, 002_audit_append_only, 003_audit_workbench)'));
+        expect(warned).toHaveBeenCalledWith(expect.stringContaining('migrations pending (001_initial, 002_audit_append_only, 003_audit_workbench, 004_oauth_token_geolocation)'));
       } finally {
         await bare.destroy();
       }

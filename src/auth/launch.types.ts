@@ -67,4 +67,9 @@ export interface LaunchSession {
   itemView?: import('../concur/concur.types.js').ItemView & { readAt: number };
   /** Set once the field was written. */
   done?: { value: string; at: number };
+  /**
+   * The user's own Concur tokens from the launch's client_auth_code, sealed with SecretBox (so
+   * also encrypted in Redis); absent: the company token. Never in the database, never logged.
+   */
+  userGrant?: string;
 }

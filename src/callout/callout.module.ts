@@ -6,6 +6,7 @@ import { LookupModule } from '../lookup/lookup.module.js';
 import { FieldUpdateService } from './field-update.service.js';
 import { LaunchController } from './launch.controller.js';
 import { LaunchService } from './launch.service.js';
+import { LaunchTokensService } from './launch-tokens.service.js';
 import { SessionController } from './session.controller.js';
 import { SessionPageService } from './session-page.service.js';
 import { TestConnectionController } from './test-connection.controller.js';
@@ -13,6 +14,6 @@ import { TestConnectionController } from './test-connection.controller.js';
 @Module({
   imports: [AuthModule, AuditModule, ConcurModule, LookupModule],
   controllers: [LaunchController, SessionController, TestConnectionController],
-  providers: [LaunchService, SessionPageService, FieldUpdateService],
+  providers: [LaunchService, LaunchTokensService, SessionPageService, FieldUpdateService],
 })
 export class CalloutModule {}

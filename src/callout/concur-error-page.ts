@@ -1,4 +1,5 @@
 import { ConcurError } from '../concur/concur.types.js';
+import { OAUTH_BAD_REFRESH_TOKEN } from '../concur/oauth.client.js';
 import { PageException } from '../common/page.exception.js';
 import { msg } from '../i18n/i18n.js';
 
@@ -26,7 +27,22 @@ const MESSAGES = {
   },
 } as const;
 
-/** A Concur failure as the popup shows it: 502 with a Retry button; the cause only in the log. */
+/** The allocation is not one of the expenses the launch named: no write, the user relaunches. */
+export function itemMismatchPage(detail: string): PageException {
+  return new PageException(400, {
+    title: msg('This link is not valid'),
+    message: msg('Concur says this allocation belongs to another expense than the one this window was opened for. Close this window and click the field again in Concur.'),
+    detail,
+  });
+}
+
+/** Concur's own words as the popup may show them: one line, at most this long. */
+const MAX_CONCUR_SAYS = 200;
+
+/**
+ * A Concur failure as the popup shows it: 502 with a Retry button, a short summary of what
+ * Concur said (escaped by the view), the whole cause only in the log and the audit.
+ */
 export function concurErrorPage(error: ConcurError, step: ConcurStep, retry: RetryAction): PageException {
   if (error.source === 'shared-store') {
     return new PageException(503, {
@@ -36,11 +52,27 @@ export function concurErrorPage(error: ConcurError, step: ConcurStep, retry: Ret
       detail: error.message,
     });
   }
+  const concurSays = error.details.concurMessage
+    ? error.details.concurMessage.length > MAX_CONCUR_SAYS
+      ? `${error.details.concurMessage.slice(0, MAX_CONCUR_SAYS - 1)}…`
+      : error.details.concurMessage
+    : undefined;
+  const detail = `${error.kind}${error.status ? ` (HTTP ${error.status})` : ''}: ${error.message}${
+    error.details.concurCorrelationId ? ` [concur-correlationid ${error.details.concurCorrelationId}]` : ''
+  }`;
+  if (error.kind === 'auth' && error.details.oauthCode === OAUTH_BAD_REFRESH_TOKEN) {
+    // The tenant's refresh token is dead: Retry cannot help, the administrator must renew it.
+    return new PageException(502, {
+      title: msg("The connector's access to Concur has expired"),
+      message: msg("Concur no longer accepts the connector's sign-in for your company. Close this window and ask your Concur administrator to renew the connector's Concur connection; give them the reference below."),
+      detail,
+    });
+  }
   const kind = error.kind === 'unavailable' || error.kind === 'auth' ? error.kind : 'rejected';
   return new PageException(502, {
     title: error.kind === 'unavailable' ? msg('Concur is not answering') : msg('Concur refused the request'),
     message: MESSAGES[step][kind],
-    view: { retry },
-    detail: `${error.kind}${error.status ? ` (HTTP ${error.status})` : ''}: ${error.message}`,
+    view: { retry, ...(concurSays ? { concurSays } : {}) },
+    detail,
   });
 }

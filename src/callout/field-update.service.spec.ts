@@ -11,6 +11,8 @@ import { ConcurError } from '../concur/concur.types.js';
 import type { LookupService } from '../lookup/lookup.service.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { FieldUpdateService, type OtherUpdateWait, otherUpdateWait } from './field-update.service.js';
+import type { LaunchTokensService } from './launch-tokens.service.js';
+import { ItemMismatchError } from '../concur/concur.types.js';
 import { testSession } from './session.fixture.js';
 
 const meta = { correlationId: 'corr-1', clientIp: '127.0.0.1', userAgent: 'jest' };
@@ -36,7 +38,9 @@ function build(write: () => Promise<void>, store: SessionStore = new MemorySessi
   } as unknown as LookupService;
   const sessions = new LaunchSessionService(store, config as AppConfig);
   const metrics = new Metrics();
-  const service = new FieldUpdateService(new Tenants(config), lookup, concur, audit, sessions, metrics, config);
+  // No user grant in these sessions: the company token.
+  const launchTokens = { tokensOf: () => undefined } as unknown as LaunchTokensService;
+  const service = new FieldUpdateService(new Tenants(config), lookup, concur, audit, sessions, metrics, config, launchTokens);
   if (wait) Object.assign((service as unknown as { wait: OtherUpdateWait }).wait, wait);
   /** A launch session as the controller hands it over: stored, then loaded. */
   const launched = async (s: LaunchSession = session()) => {
@@ -245,13 +249,38 @@ describe(FieldUpdateService.name, () => {
     });
   });
 
-  it('waits for another replica as long as the configured Concur write can take, token requests included, plus a margin', () => {
+  it('waits for another replica as long as the configured Concur write can take (its read first), token requests included, plus a margin', () => {
     const wait = otherUpdateWait({ concur: { timeoutMs: 10_000, maxRetries: 2, retryBaseDelayMs: 200, maxRetryAfterSeconds: 10 } } as AppConfig);
-    // 4 attempts (3 + one after a 401 renews the token), each a token request and the call; 2 waits of Retry-After.
-    expect(wait).toEqual({ pollMs: 100, maxWaitMs: 4 * 2 * 10_000 + 2 * 10_000 + 2_000 });
+    // Two calls (the report or allocation read, then the write), each of 4 attempts (3 + one after
+    // a 401 renews the token), each a token request and the call; 2 waits of Retry-After.
+    expect(wait).toEqual({ pollMs: 100, maxWaitMs: 2 * (4 * 2 * 10_000 + 2 * 10_000) + 2_000 });
     // A long backoff outweighs a short Retry-After.
     const backoff = otherUpdateWait({ concur: { timeoutMs: 1_000, maxRetries: 3, retryBaseDelayMs: 10_000, maxRetryAfterSeconds: 0 } } as AppConfig);
-    expect(backoff.maxWaitMs).toBe(5 * 2 * 1_000 + (12_501 + 22_501 + 30_000) + 2_000);
+    expect(backoff.maxWaitMs).toBe(2 * (5 * 2 * 1_000 + (12_501 + 22_501 + 30_000)) + 2_000);
+  });
+
+  it("turns an allocation that is not among the launch's expense_ids into update.failed and a 400 page", async () => {
+    const { service, events, launched } = build(async () => {
+      throw new ItemMismatchError("expense_ids (X9) do not include the allocation's expense X1");
+    });
+    const page = await pageOf(service.apply(await launched(), 'PRJ-1001', meta));
+    expect(page.getStatus()).toBe(400);
+    expect(events.map((e) => [e.type, e.reason])).toEqual([
+      ['update.requested', 'with the company token'],
+      ['update.failed', "launch mismatch: expense_ids (X9) do not include the allocation's expense X1"],
+    ]);
+  });
+
+  it("keeps Concur's reason and correlation id in update.failed", async () => {
+    const { service, events, launched } = build(async () => {
+      throw new ConcurError('rejected', 'Concur refused the write (HTTP 400): Request failed validation', 400, 'concur', {
+        concurMessage: 'Request failed validation',
+        concurCorrelationId: 'cc-1',
+      });
+    });
+    const page = await pageOf(service.apply(await launched(), 'PRJ-1001', meta));
+    expect(page.page.view).toMatchObject({ concurSays: 'Request failed validation' });
+    expect(events[1].reason).toBe('rejected HTTP 400: Concur refused the write (HTTP 400): Request failed validation [concur-correlationid cc-1]');
   });
 
   describe('counts clc_field_updates_total', () => {

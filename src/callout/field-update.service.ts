@@ -6,11 +6,12 @@ import type { LaunchSession } from '../auth/launch.types.js';
 import { CLOSE_AND_RELAUNCH, PageException } from '../common/page.exception.js';
 import type { RequestMeta } from '../common/request-meta.js';
 import { AppConfig, type TenantConfig, Tenants } from '../config/index.js';
-import { ConcurClient, longestConcurCallMs } from '../concur/concur.client.js';
-import { ConcurError, MAX_FIELD_VALUE_LENGTH } from '../concur/concur.types.js';
+import { ConcurClient, longestConcurWriteMs } from '../concur/concur.client.js';
+import { ConcurError, ItemMismatchError, MAX_FIELD_VALUE_LENGTH } from '../concur/concur.types.js';
 import { LookupService } from '../lookup/lookup.service.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import { concurErrorPage } from './concur-error-page.js';
+import { concurErrorPage, itemMismatchPage } from './concur-error-page.js';
+import { LaunchTokensService } from './launch-tokens.service.js';
 import { msg } from '../i18n/i18n.js';
 
 const OUTCOME_ATTEMPTS = 3;
@@ -24,12 +25,12 @@ export interface UpdateResult {
 export interface OtherUpdateWait {
   /** Pause between looks at the other replica's update. */
   pollMs: number;
-  /** Longest wait for it: the longest Concur write the configuration allows (token requests included), plus a margin. */
+  /** Longest wait for it: the longest Concur write the configuration allows (its read first, token requests included), plus a margin. */
   maxWaitMs: number;
 }
 
 export function otherUpdateWait(config: AppConfig): OtherUpdateWait {
-  return { pollMs: 100, maxWaitMs: longestConcurCallMs(config.concur) + WAIT_MARGIN_MS };
+  return { pollMs: 100, maxWaitMs: longestConcurWriteMs(config.concur) + WAIT_MARGIN_MS };
 }
 
 /**
@@ -54,6 +55,7 @@ export class FieldUpdateService {
     private readonly sessions: LaunchSessionService,
     private readonly metrics: Metrics,
     config: AppConfig,
+    private readonly launchTokens: LaunchTokensService,
   ) {
     this.wait = otherUpdateWait(config);
   }
@@ -174,13 +176,24 @@ export class FieldUpdateService {
       newValue: value,
       ...meta,
     };
-    await this.audit.record({ ...base, type: 'update.requested', outcome: 'pending' });
+    const user = this.launchTokens.tokensOf(session);
+    await this.audit.record({ ...base, type: 'update.requested', outcome: 'pending', reason: user ? 'as the user' : 'with the company token' });
     try {
-      await this.concur.writeField(tenant, session.item, session.field, value, meta.correlationId);
+      await this.concur.writeField(tenant, session.item, session.field, value, meta.correlationId, {
+        user,
+        fieldId: session.itemView?.fieldId,
+        expenseIds: session.expenseIds,
+      });
     } catch (error) {
       this.metrics.fieldUpdates.inc({ outcome: 'failed' });
-      const reason = error instanceof ConcurError ? `${error.kind}${error.status ? ` HTTP ${error.status}` : ''}: ${error.message}` : 'internal error';
+      const reason =
+        error instanceof ConcurError
+          ? `${error.kind}${error.status ? ` HTTP ${error.status}` : ''}: ${error.message}${error.details.concurCorrelationId ? ` [concur-correlationid ${error.details.concurCorrelationId}]` : ''}`
+          : error instanceof ItemMismatchError
+            ? `launch mismatch: ${error.message}`
+            : 'internal error';
       await this.recordOutcome({ ...base, type: 'update.failed', outcome: 'failure', reason });
+      if (error instanceof ItemMismatchError) throw itemMismatchPage(error.message);
       if (!(error instanceof ConcurError)) throw error;
       this.logger.warn(`update failed [${meta.correlationId}] ${reason}`);
       throw concurErrorPage(error, 'saving', this.retryOf(session, value));

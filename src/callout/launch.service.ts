@@ -8,6 +8,7 @@ import { ItemUrlError, type ItemRef } from '../concur/concur.types.js';
 import { HostAllowList } from '../concur/host-allow-list.js';
 import { parseItemUrl } from '../concur/item-url.js';
 import { itemApiOf, LaunchInputError, resolveLaunchChoices } from './launch-input.js';
+import { LaunchTokensService, UserTokenRequiredError } from './launch-tokens.service.js';
 
 export interface StartedLaunch {
   session: LaunchSession;
@@ -24,9 +25,11 @@ export class LaunchService {
     private readonly sessions: LaunchSessionService,
     private readonly allowList: HostAllowList,
     private readonly audit: AuditService,
+    private readonly launchTokens: LaunchTokensService,
   ) {}
 
-  async start(launch: VerifiedLaunch, meta: RequestMeta): Promise<StartedLaunch> {
+  /** `origin`: scheme://host the launch arrived at (the default redirect_uri of the client_auth_code exchange). */
+  async start(launch: VerifiedLaunch, meta: RequestMeta, origin?: string): Promise<StartedLaunch> {
     let item: ItemRef;
     let choices;
     try {
@@ -37,6 +40,16 @@ export class LaunchService {
       await this.auditRejection(launch, meta, error.message);
       throw badLaunchPage(error.message);
     }
+    const { notes, ...chosen } = choices;
+    for (const note of notes) this.logger.warn(`launch input fallback [${meta.correlationId}]: ${note}`);
+    let principal;
+    try {
+      principal = await this.launchTokens.principalOf(launch, meta, origin);
+    } catch (error) {
+      if (!(error instanceof UserTokenRequiredError)) throw error;
+      await this.auditRejection(launch, meta, error.reason);
+      throw error.page;
+    }
     const { session, cookieSecret } = await this.sessions.create({
       version: launch.version,
       tenantId: launch.tenant.id,
@@ -45,7 +58,8 @@ export class LaunchService {
       reportOwnerUserId: launch.reportOwnerUserId,
       reportOwnerEmployeeId: launch.reportOwnerEmployeeId,
       item,
-      ...choices,
+      ...chosen,
+      ...(principal.userGrant ? { userGrant: principal.userGrant } : {}),
     });
     await this.audit.record({
       type: 'launch.accepted',
@@ -57,6 +71,7 @@ export class LaunchService {
       itemUrl: item.url,
       launchId: session.id,
       field: session.field,
+      reason: principal.note,
       ...meta,
     });
     return { session, cookieSecret, location: `/launch/s/${session.id}` };

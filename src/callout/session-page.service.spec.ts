@@ -8,6 +8,8 @@ import type { LookupService } from '../lookup/lookup.service.js';
 import { DEFAULT_LOCALE } from '../i18n/i18n.js';
 import { formatAmount, formatDate, formatPercentage, SessionPageService } from './session-page.service.js';
 import { testSession } from './session.fixture.js';
+import type { LaunchTokensService } from './launch-tokens.service.js';
+import type { AuditService } from '../audit/audit.service.js';
 
 describe('session page formatting', () => {
   it('formats amounts as currency for the locale', () => {
@@ -47,7 +49,9 @@ describe(SessionPageService.name, () => {
       search: async () => ({ items: [{ code: 'PRJ-1002', label: 'B' }, { code: 'PRJ-1003', label: 'C' }], total: 45, offset: 0, limit: 20, query: '' }),
     } as unknown as LookupService;
     const sessions = new LaunchSessionService(store, loadConfig({}).config as AppConfig);
-    return new SessionPageService(new Tenants(loadConfig({}).config), concur, lookup, sessions);
+    const launchTokens = { tokensOf: () => undefined } as unknown as LaunchTokensService;
+    const audit = { record: async () => undefined } as unknown as AuditService;
+    return new SessionPageService(new Tenants(loadConfig({}).config), concur, lookup, sessions, launchTokens, audit);
   }
 
   it('shows the item in the launch language, marks the current value and pages the results', async () => {

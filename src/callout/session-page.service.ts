@@ -1,12 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { LaunchSessionService } from '../auth/launch-session.service.js';
 import type { LaunchSession } from '../auth/launch.types.js';
 import { CLOSE_AND_RELAUNCH, PageException } from '../common/page.exception.js';
 import { type TenantConfig, Tenants } from '../config/index.js';
 import { ConcurClient } from '../concur/concur.client.js';
-import { ConcurError, type ItemView } from '../concur/concur.types.js';
+import { ConcurError, type ItemView, ItemMismatchError } from '../concur/concur.types.js';
+import { checkAllocationExpense } from '../concur/concur.client.js';
+import { AuditService } from '../audit/audit.service.js';
+import { LaunchTokensService } from './launch-tokens.service.js';
 import { LookupService } from '../lookup/lookup.service.js';
-import { concurErrorPage } from './concur-error-page.js';
+import { concurErrorPage, itemMismatchPage } from './concur-error-page.js';
 import { cached, msg, type PageLocale } from '../i18n/i18n.js';
 
 /** How long a read of the item serves further page views (searching, paging) of the same window. */
@@ -22,11 +25,15 @@ export interface SessionPageQuery {
 /** Builds what the session page shows: the item's context from Concur and a page of lookup results. */
 @Injectable()
 export class SessionPageService {
+  private readonly logger = new Logger(SessionPageService.name);
+
   constructor(
     private readonly tenants: Tenants,
     private readonly concur: ConcurClient,
     private readonly lookup: LookupService,
     private readonly sessions: LaunchSessionService,
+    private readonly launchTokens: LaunchTokensService,
+    private readonly audit: AuditService,
   ) {}
 
   /** `locale`: the page's (pageLocale): its language for the words, its format for amounts and dates. */
@@ -34,6 +41,7 @@ export class SessionPageService {
     const tenant = this.tenants.findById(session.tenantId);
     if (!tenant) throw new PageException(410, { title: msg('This window has expired'), message: CLOSE_AND_RELAUNCH });
     const view = await this.itemView(tenant, session, correlationId);
+    await this.checkItem(session, view, correlationId);
     const q = typeof query.q === 'string' ? query.q.slice(0, 100) : '';
     const requestedPage = typeof query.page === 'string' && /^\d{1,6}$/.test(query.page) ? Math.max(1, Number(query.page)) : 1;
     const results = await this.lookup.search(tenant, q, requestedPage, PAGE_SIZE);
@@ -68,10 +76,41 @@ export class SessionPageService {
     };
   }
 
+  /**
+   * An allocation whose expense (as Concur says) is not among the launch's unsigned expense_ids:
+   * the window gets a 400 page and the audit a launch.rejected event, and nothing is written.
+   */
+  private async checkItem(session: LaunchSession, view: ItemView, correlationId: string): Promise<void> {
+    if (session.item.level !== 'ALLOCATION' || !view.expenseId) return;
+    try {
+      checkAllocationExpense(view.expenseId, session.expenseIds);
+    } catch (error) {
+      if (!(error instanceof ItemMismatchError)) throw error;
+      await this.audit
+        .record({
+          type: 'launch.rejected',
+          outcome: 'failure',
+          reason: error.message,
+          tenantId: session.tenantId,
+          companyDomain: session.companyDomain,
+          actingUser: session.userId,
+          reportOwner: session.reportOwnerUserId,
+          itemUrl: session.item.url,
+          launchId: session.id,
+          field: session.field,
+          correlationId,
+        })
+        .catch((auditError: unknown) => {
+          this.logger.error(`launch.rejected could not be audited [${correlationId}]: ${(auditError as Error).message}`);
+        });
+      throw itemMismatchPage(error.message);
+    }
+  }
+
   private async itemView(tenant: TenantConfig, session: LaunchSession, correlationId: string): Promise<ItemView> {
     if (session.itemView && Date.now() - session.itemView.readAt < ITEM_FRESH_MS) return session.itemView;
     try {
-      const view = await this.concur.readItem(tenant, session.item, session.field, correlationId);
+      const view = await this.concur.readItem(tenant, session.item, session.field, correlationId, this.launchTokens.tokensOf(session));
       session.itemView = { ...view, readAt: Date.now() };
       // The store keeps a Save's `done` apart from the session, so this save cannot erase it;
       // reading back tells the page about a Save that finished while Concur answered.

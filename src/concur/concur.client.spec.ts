@@ -14,6 +14,8 @@ import { parseItemUrl } from './item-url.js';
 import { SecretBox } from './secret-box.js';
 import type { OAuthTokenRow, TokenRepository } from './token.repository.js';
 import { TokenService } from './token.service.js';
+import { OAuthClient } from './oauth.client.js';
+import { UserTokenService, type UserTokens } from './user-token.service.js';
 
 type Answer = { status: number; headers?: Record<string, string>; body?: unknown } | 'hang' | 'reset';
 /** Decides the answer once the request is seen; may hold it back until the test releases it. */
@@ -22,6 +24,7 @@ type Responder = (request: Seen) => Answer | Promise<Answer>;
 interface Seen {
   method: string;
   url: string;
+  host: string;
   headers: IncomingHttpHeaders;
   body: string;
 }
@@ -42,6 +45,10 @@ const V3_ENTRY = {
   Custom1: { Type: 'Text', Value: 'PRJ-001', Code: null, ListItemID: null },
 };
 
+/** The parts of a v4 report GET the connector reads (v4.reports.markdown ReportDetails). */
+const report = (approvalStatusId: string) => ({ reportId: 'R1', name: 'Trip', approvalStatusId, customData: [] });
+const ALLOCATION = { allocationId: 'A1', expenseId: 'X1', percentage: 50, allocationAmount: { value: 5, currencyCode: 'CHF' }, customData: [] };
+
 const V4_EXPENSE = {
   expenseId: 'X1',
   expenseType: { id: 'TAXI', name: 'Taxi' },
@@ -60,6 +67,8 @@ describe(ConcurClient.name, () => {
   /** Statuses the token endpoint answers first (non-2xx with an empty body), before the usual 200. */
   let tokenScript: number[];
   let hanging: ServerResponse[];
+  let tokenForms: Array<Record<string, string>>;
+  let tokenGeolocation: string | undefined;
   let config: AppConfig;
   let address: ServerAddress;
   let tenant: TenantConfig;
@@ -67,6 +76,7 @@ describe(ConcurClient.name, () => {
   let tokens: TokenService;
   let client: RecordingClient;
   let metrics: Metrics;
+  let userTokens: UserTokenService;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -81,11 +91,12 @@ describe(ConcurClient.name, () => {
             res.end('{}');
             return;
           }
+          tokenForms.push(Object.fromEntries(new URLSearchParams(body)));
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ access_token: `access-${tokenRequests}`, expires_in: 3600 }));
+          res.end(JSON.stringify({ access_token: `access-${tokenRequests}`, expires_in: '3600', refresh_token: `refresh-${tokenRequests}`, ...(tokenGeolocation ? { geolocation: tokenGeolocation } : {}) }));
           return;
         }
-        const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+        const request = { method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', headers: req.headers, body };
         seen.push(request);
         const next = script.shift() ?? fallback;
         const answer = typeof next === 'function' ? await next(request) : next;
@@ -114,6 +125,8 @@ describe(ConcurClient.name, () => {
     seen = [];
     tokenRequests = 0;
     tokenScript = [];
+    tokenForms = [];
+    tokenGeolocation = undefined;
     script = [];
     fallback = { status: 200, body: V3_ENTRY };
     hanging = [];
@@ -130,7 +143,8 @@ describe(ConcurClient.name, () => {
     tenant = {
       id: 'acme',
       allowedOrigins: [],
-      oauth: { baseUrl: 'sandbox', clientId: 'client', clientSecret: 'secret', refreshToken: 'refresh' },
+      oauth: { baseUrl: 'sandbox', clientId: 'client', clientSecret: 'secret', refreshToken: 'refresh', userTokens: 'preferred' },
+      fields: { v4: { header: ['custom9'], entry: ['custom9'], allocation: ['custom9'], expenseSource: 'OTHER', reportSource: 'OTHER' } },
     } as unknown as TenantConfig;
     allowList = new HostAllowList(config, address);
     const repo = {
@@ -138,9 +152,11 @@ describe(ConcurClient.name, () => {
       save: async (): Promise<void> => undefined,
     } as unknown as TokenRepository;
     const http = new HttpService(axios.create());
-    tokens = new TokenService(http, config, allowList, repo, new SecretBox(config));
+    const oauth = new OAuthClient(http, config, allowList);
+    tokens = new TokenService(oauth, config, allowList, repo, new SecretBox(config));
     metrics = new Metrics();
-    client = new RecordingClient(http, tokens, allowList, config, metrics);
+    userTokens = new UserTokenService(oauth, config, allowList, new SecretBox(config));
+    client = new RecordingClient(http, tokens, allowList, config, metrics, userTokens);
   });
 
   afterEach(() => {
@@ -156,10 +172,19 @@ describe(ConcurClient.name, () => {
       'v4',
       allowList.originsFor(tenant),
     );
+  const v4Item = (suffix: string): ItemRef =>
+    parseItemUrl(`${origin}/sandbox/concur/expensereports/v4/users/U1/context/TRAVELER/reports/R1${suffix}`, 'v4', allowList.originsFor(tenant));
+  /** Answers GETs of the report and the allocation as Concur does, and PATCHes with `patch`. */
+  const concur = (approvalStatusId: string, patch: Answer = { status: 204 }): Responder => (request) => {
+    if (request.method === 'PATCH') return patch;
+    if (request.url.endsWith('/reports/R1')) return { status: 200, body: report(approvalStatusId) };
+    if (request.url.includes('/allocations/')) return { status: 200, body: ALLOCATION };
+    return { status: 200, body: V4_EXPENSE };
+  };
 
   it('reads a v3 entry with the bearer token and the correlation id', async () => {
     const view = await client.readItem(tenant, v3Item(), 'Custom1', 'corr-7');
-    expect(view).toEqual({ level: 'ENTRY', title: 'Taxi', amount: 42.5, currency: 'EUR', date: '2026-11-02', fieldValue: 'PRJ-001' });
+    expect(view).toEqual({ level: 'ENTRY', title: 'Taxi', amount: 42.5, currency: 'EUR', date: '2026-11-02', fieldValue: 'PRJ-001', fieldId: 'Custom1' });
     expect(seen).toHaveLength(1);
     expect(seen[0].method).toBe('GET');
     expect(seen[0].url).toBe('/sandbox/concur/api/v3.0/expense/entries/E%241');
@@ -172,7 +197,7 @@ describe(ConcurClient.name, () => {
   it('reads a v4 expense', async () => {
     fallback = { status: 200, body: V4_EXPENSE };
     const view = await client.readItem(tenant, v4Expense(), 'custom9', 'c');
-    expect(view).toEqual({ level: 'ENTRY', title: 'Taxi', amount: 12.3, currency: 'CHF', date: '2026-11-02', fieldValue: 'PRJ-9' });
+    expect(view).toEqual({ level: 'ENTRY', title: 'Taxi', amount: 12.3, currency: 'CHF', date: '2026-11-02', fieldValue: 'PRJ-9', fieldId: 'custom9' });
     expect(seen[0].url).toBe('/sandbox/concur/expensereports/v4/users/U1/context/TRAVELER/reports/R1/expenses/X1');
   });
 
@@ -181,22 +206,158 @@ describe(ConcurClient.name, () => {
     await expect(client.readItem(tenant, v3Item(), 'Custom1', 'c')).rejects.toMatchObject({ kind: 'rejected' });
   });
 
-  it('writes a v3 field with PUT and a JSON body', async () => {
+  it('writes a v3 field with PUT and the value as a plain string (EntryPut.Custom1: string)', async () => {
     await client.writeField(tenant, v3Item(), 'Custom1', 'PRJ-002', 'corr-8');
     expect(seen).toHaveLength(1);
     expect(seen[0].method).toBe('PUT');
     expect(seen[0].headers['content-type']).toMatch(/^application\/json/);
     expect(seen[0].headers.authorization).toBe('Bearer access-1');
     expect(seen[0].headers['concur-correlationid']).toBe('corr-8');
-    expect(JSON.parse(seen[0].body)).toEqual({ Custom1: { Value: 'PRJ-002' } });
+    expect(JSON.parse(seen[0].body)).toEqual({ Custom1: 'PRJ-002' });
   });
 
-  it('writes a v4 field with PATCH customData and accepts 204', async () => {
-    fallback = { status: 204 };
+  it('writes an expense of an unsubmitted report through the user-context path, with expenseSource', async () => {
+    fallback = concur('A_NOTF');
     await client.writeField(tenant, v4Expense(), 'custom9', 'PRJ-3', 'corr-9');
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+      'GET /sandbox/concur/expensereports/v4/users/U1/context/TRAVELER/reports/R1',
+      'PATCH /sandbox/concur/expensereports/v4/users/U1/context/TRAVELER/reports/R1/expenses/X1',
+    ]);
+    expect(seen[1].headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(seen[1].body)).toEqual({ customData: [{ id: 'custom9', value: 'PRJ-3', isValid: true }], expenseSource: 'OTHER' });
+  });
+
+  it('writes an expense of a submitted report through the submitted-report path, as Concur reports the status', async () => {
+    fallback = concur('A_PEND');
+    tenant.fields.v4.expenseSource = 'UI';
+    await client.writeField(tenant, v4Expense(), 'custom9', 'PRJ-3', 'c');
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+      'GET /sandbox/concur/expensereports/v4/users/U1/context/TRAVELER/reports/R1',
+      'PATCH /sandbox/concur/expensereports/v4/reports/R1/expenses/X1',
+    ]);
+    expect(JSON.parse(seen[1].body)).toEqual({ customData: [{ id: 'custom9', value: 'PRJ-3', isValid: true }], expenseSource: 'UI' });
+  });
+
+  it('writes a report header with reportSource', async () => {
+    fallback = concur('A_NOTF');
+    await client.writeField(tenant, v4Item(''), 'custom9', 'PRJ-4', 'c', { fieldId: 'custom09' });
+    expect(seen).toHaveLength(1);
     expect(seen[0].method).toBe('PATCH');
-    expect(seen[0].headers['content-type']).toMatch(/^application\/json/);
-    expect(JSON.parse(seen[0].body)).toEqual({ customData: [{ id: 'custom9', value: 'PRJ-3', isValid: true }] });
+    // The id as Concur spelled it when the item was read.
+    expect(JSON.parse(seen[0].body)).toEqual({ customData: [{ id: 'custom09', value: 'PRJ-4', isValid: true }], reportSource: 'OTHER' });
+  });
+
+  it("writes an allocation with the expense Concur says it belongs to", async () => {
+    fallback = concur('A_NOTF');
+    await client.writeField(tenant, v4Item('/allocations/A1'), 'custom9', 'PRJ-5', 'c', { expenseIds: ['X1', 'X2'] });
+    expect(seen.map((s) => s.method)).toEqual(['GET', 'PATCH']);
+    expect(JSON.parse(seen[1].body)).toEqual({ allocation: { customData: [{ id: 'custom9', value: 'PRJ-5', isValid: true }] }, expenseIds: ['X1'] });
+  });
+
+  it("writes nothing when the launch's expense_ids do not include the allocation's expense", async () => {
+    fallback = concur('A_NOTF');
+    await expect(client.writeField(tenant, v4Item('/allocations/A1'), 'custom9', 'PRJ-5', 'c', { expenseIds: ['X9'] })).rejects.toThrow(
+      /do not include the allocation's expense X1/,
+    );
+    expect(seen.map((s) => s.method)).toEqual(['GET']);
+  });
+
+  it('fails a v4 PATCH that Concur answers with anything but 204', async () => {
+    fallback = concur('A_NOTF', { status: 200, body: {} });
+    await expect(client.writeField(tenant, v4Item(''), 'custom9', 'PRJ-4', 'c')).rejects.toMatchObject({ kind: 'rejected', status: 200 });
+  });
+
+  it("keeps Concur's ErrorMessage, its validation errors and its correlation id", async () => {
+    fallback = concur('A_NOTF', {
+      status: 400,
+      headers: { 'concur-correlationid': 'cc-42' },
+      body: {
+        errorId: 'e1',
+        errorMessage: 'Request failed validation',
+        httpStatus: '400 BAD_REQUEST',
+        path: '/x',
+        timestamp: '2026-12-08T00:00:00Z',
+        validationErrors: [{ id: 'expenseSource', message: 'must not be null', source: 'body' }],
+      },
+    });
+    const error = (await client.writeField(tenant, v4Item(''), 'custom9', 'PRJ-4', 'c').catch((e: unknown) => e)) as ConcurError;
+    expect(error).toBeInstanceOf(ConcurError);
+    expect(error.details.concurMessage).toBe('Request failed validation | validation: expenseSource: must not be null');
+    expect(error.details.concurCorrelationId).toBe('cc-42');
+    expect(error.message).toContain('Request failed validation');
+  });
+
+  it("keeps a v3 error body's Message", async () => {
+    fallback = { status: 400, body: { Error: { Id: 'x', Message: 'Custom1 is not on the form', 'Server-Time': 'now' } } };
+    const error = (await client.writeField(tenant, v3Item(), 'Custom1', 'PRJ', 'c').catch((e: unknown) => e)) as ConcurError;
+    expect(error.details.concurMessage).toBe('Custom1 is not on the form');
+  });
+
+  it('bounds what it keeps of a hostile error body', async () => {
+    fallback = { status: 400, body: { errorMessage: 'x'.repeat(100_000), validationErrors: Array.from({ length: 1000 }, () => ({ id: 'a', message: 'b' })) } };
+    const error = (await client.writeField(tenant, v3Item(), 'Custom1', 'PRJ', 'c').catch((e: unknown) => e)) as ConcurError;
+    expect(error.details.concurMessage!.length).toBeLessThanOrEqual(500);
+  });
+
+  it('renews the token once on a 403 that says it expired or was revoked, but not on another 403', async () => {
+    script = [{ status: 403, body: { errorMessage: 'The OAuth token has expired or been revoked' } }];
+    await client.readItem(tenant, v3Item(), 'Custom1', 'c');
+    expect(tokenRequests).toBe(2);
+    script = [{ status: 403, body: { errorMessage: 'No access to this report' } }];
+    await expect(client.readItem(tenant, v3Item(), 'Custom1', 'c')).rejects.toMatchObject({ kind: 'rejected', status: 403 });
+    expect(tokenRequests).toBe(2);
+  });
+
+  it("sends API calls and the next refresh to the token's geolocation when it is an allowed base", async () => {
+    const geo = address.sandboxGeoOrigin()!;
+    tokenGeolocation = `${geo}/sandbox/concur`;
+    await client.readItem(tenant, v3Item(), 'Custom1', 'c');
+    expect(seen[0].host).toBe(new URL(geo).host);
+    expect(seen[0].url).toBe('/sandbox/concur/api/v3.0/expense/entries/E%241');
+  });
+
+  it('ignores a geolocation that is not an allowed Concur host', async () => {
+    tokenGeolocation = 'https://evil.test';
+    await client.readItem(tenant, v3Item(), 'Custom1', 'c');
+    expect(seen[0].host).toBe(new URL(origin).host);
+  });
+
+  describe("as the user (the launch's client_auth_code)", () => {
+    const user = (grant: Partial<UserTokens['grant']> = {}): UserTokens & { saved: number } => {
+      const tokensOfUser = {
+        saved: 0,
+        grant: { accessToken: 'user-access', refreshToken: 'user-refresh', geolocation: `${origin}/sandbox/concur`, refreshAt: Date.now() + 60_000, ...grant },
+        async renewed() {
+          tokensOfUser.saved++;
+        },
+      };
+      return tokensOfUser;
+    };
+
+    it("reads and writes with the user's token, never asking for the company's", async () => {
+      fallback = concur('A_NOTF');
+      const tokensOfUser = user();
+      await client.readItem(tenant, v4Expense(), 'custom9', 'c', tokensOfUser);
+      await client.writeField(tenant, v4Expense(), 'custom9', 'PRJ', 'c', { user: tokensOfUser });
+      expect(seen.map((s) => s.headers.authorization)).toEqual(['Bearer user-access', 'Bearer user-access', 'Bearer user-access']);
+      expect(tokenRequests).toBe(0);
+    });
+
+    it("renews the user's token with its refresh token on 401 and hands the new grant back", async () => {
+      script = [{ status: 401, body: {} }];
+      const tokensOfUser = user();
+      await client.readItem(tenant, v3Item(), 'Custom1', 'c', tokensOfUser);
+      expect(tokenForms).toEqual([expect.objectContaining({ grant_type: 'refresh_token', refresh_token: 'user-refresh' })]);
+      expect(seen.map((s) => s.headers.authorization)).toEqual(['Bearer user-access', 'Bearer access-1']);
+      expect(tokensOfUser.saved).toBe(1);
+      expect(tokensOfUser.grant).toMatchObject({ accessToken: 'access-1', refreshToken: 'refresh-1' });
+    });
+
+    it("renews an expired user token before using it", async () => {
+      const tokensOfUser = user({ refreshAt: Date.now() - 1 });
+      await client.readItem(tenant, v3Item(), 'Custom1', 'c', tokensOfUser);
+      expect(seen.map((s) => s.headers.authorization)).toEqual(['Bearer access-1']);
+    });
   });
 
   it('refuses a value over 48 characters before any request', async () => {
@@ -357,11 +518,11 @@ describe(ConcurClient.name, () => {
     it('by operation and HTTP status, each attempt, with its duration', async () => {
       script = [{ status: 503, body: {} }];
       await client.readItem(tenant, v3Item(), 'Custom1', 'c');
-      fallback = { status: 204 };
+      fallback = concur('A_NOTF');
       await client.writeField(tenant, v4Expense(), 'custom9', 'PRJ-3', 'c');
-      expect(await counted()).toEqual({ 'read_item:503': 1, 'read_item:200': 1, 'write_field:204': 1 });
+      expect(await counted()).toEqual({ 'read_item:503': 1, 'read_item:200': 2, 'write_field:204': 1 });
       const durations = (await metrics.concurDuration.get()).values.filter((v) => v.metricName === 'clc_concur_request_duration_seconds_count');
-      expect(durations.reduce((sum, v) => sum + v.value, 0)).toBe(3);
+      expect(durations.reduce((sum, v) => sum + v.value, 0)).toBe(4);
     });
 
     it('as error when no answer came, and not at all when nothing was sent', async () => {

@@ -8,8 +8,10 @@ import { SecretBox } from './secret-box.js';
 import { MemoryTokenCache, RedisTokenCache, TokenCache } from './token-cache.js';
 import { TokenRepository } from './token.repository.js';
 import { TokenService } from './token.service.js';
+import { OAuthClient } from './oauth.client.js';
+import { UserTokenService } from './user-token.service.js';
 
-/** Talks to Concur: item URL allow-listing, company OAuth tokens, item reads and field writes. */
+/** Talks to Concur: item URL allow-listing, company and user OAuth tokens, item reads and field writes. */
 @Module({
   imports: [
     HttpModule.registerAsync({
@@ -28,9 +30,11 @@ import { TokenService } from './token.service.js';
       useFactory: (config: AppConfig, box: SecretBox, redis?: RedisClient | null) =>
         redis ? new RedisTokenCache(redis, config, box) : new MemoryTokenCache(),
     },
+    OAuthClient,
     TokenService,
+    UserTokenService,
     ConcurClient,
   ],
-  exports: [HostAllowList, SecretBox, TokenRepository, TokenService, ConcurClient],
+  exports: [HostAllowList, SecretBox, TokenRepository, TokenService, UserTokenService, ConcurClient],
 })
 export class ConcurModule {}

@@ -40,6 +40,22 @@ export interface ItemView {
   fieldValue: string | null;
   /** An allocation's share of its expense, in percent. */
   percentage?: number | null;
+  /** The field's id as Concur spells it in this item (`custom09`), when Concur listed it. */
+  fieldId?: string | null;
+  /** ALLOCATION: the expense the allocation belongs to, as Concur says. */
+  expenseId?: string | null;
+  /** HEADER: the report's approvalStatusId (`A_NOTF` not submitted). */
+  approvalStatusId?: string | null;
+}
+
+/** What Concur said about a failure, kept for the log and the audit (each part bounded in length). */
+export interface ConcurErrorDetails {
+  /** OAuth error code (apidoc.markdown "Response Codes"), e.g. 108 bad or expired refresh token. */
+  oauthCode?: number;
+  /** Concur's own words: errorMessage / Message / error_description, with validation errors. */
+  concurMessage?: string;
+  /** The concur-correlationid header of Concur's answer. */
+  concurCorrelationId?: string;
 }
 
 export type ConcurErrorKind =
@@ -60,10 +76,28 @@ export class ConcurError extends Error {
     message: string,
     readonly status?: number,
     readonly source: 'concur' | 'shared-store' = 'concur',
+    readonly details: ConcurErrorDetails = {},
   ) {
     super(message);
     this.name = 'ConcurError';
   }
+}
+
+/**
+ * Concur says the item is not what the launch's unsigned parameters claim (an allocation whose
+ * expense is not among expense_ids): the launch gets a 400 page, never a write.
+ */
+export class ItemMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ItemMismatchError';
+  }
+}
+
+/** An access token and where its API calls go (the token answer's geolocation, when Concur sent one). */
+export interface AccessToken {
+  accessToken: string;
+  geolocation?: string;
 }
 
 export class ItemUrlError extends Error {

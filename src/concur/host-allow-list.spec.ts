@@ -1,5 +1,6 @@
 import { AppConfig, ServerAddress, type TenantConfig } from '../config/index.js';
 import { HostAllowList } from './host-allow-list.js';
+import { parseItemUrl } from './item-url.js';
 
 function setup(options: { sandbox: boolean; address?: string }) {
   const config = new AppConfig();
@@ -22,6 +23,8 @@ describe(HostAllowList.name, () => {
       { origin: 'https://us.api.concursolutions.com', pathPrefix: '' },
       { origin: 'https://acme-proxy.example.com', pathPrefix: '' },
       { origin: 'http://127.0.0.1:4000', pathPrefix: '/sandbox/concur' },
+      // The sandbox's second origin, where its tokens' geolocation points.
+      { origin: 'http://localhost:4000', pathPrefix: '/sandbox/concur' },
     ]);
     const off = setup({ sandbox: false, address: 'http://127.0.0.1:4000' });
     expect(off.list.originsFor(off.tenant)).toHaveLength(2);
@@ -51,5 +54,28 @@ describe(HostAllowList.name, () => {
     expect(list.oauthBaseUrl(tenant)).toBe('https://us.api.concursolutions.com');
     const sandboxTenant = { ...tenant, oauth: { ...tenant.oauth, baseUrl: 'sandbox' } } as TenantConfig;
     expect(list.oauthBaseUrl(sandboxTenant)).toBe('http://127.0.0.1:4000/sandbox/concur');
+  });
+
+  it('believes a geolocation only when it is an allowed origin with exactly its path prefix', () => {
+    const { list, tenant } = setup({ sandbox: true, address: 'http://127.0.0.1:4000' });
+    expect(list.isAllowedBase(tenant, 'https://us.api.concursolutions.com')).toBe(true);
+    expect(list.isAllowedBase(tenant, 'https://us.api.concursolutions.com/')).toBe(true);
+    expect(list.isAllowedBase(tenant, 'http://localhost:4000/sandbox/concur')).toBe(true);
+    expect(list.isAllowedBase(tenant, 'http://localhost:4000')).toBe(false);
+    expect(list.isAllowedBase(tenant, 'https://us.api.concursolutions.com/elsewhere')).toBe(false);
+    expect(list.isAllowedBase(tenant, 'https://evil.test')).toBe(false);
+    expect(list.isAllowedBase(tenant, 'https://us.api.concursolutions.com?x=1')).toBe(false);
+    expect(list.isAllowedBase(tenant, 'https://u:p@us.api.concursolutions.com')).toBe(false);
+    expect(list.isAllowedBase(tenant, 'nonsense')).toBe(false);
+  });
+
+  it("sends an item's calls to the token's geolocation when allowed, else to the item's own base", () => {
+    const { list, tenant } = setup({ sandbox: true, address: 'http://127.0.0.1:4000' });
+    const item = parseItemUrl('https://us.api.concursolutions.com/api/v3.0/expense/entries/E1', 'v3', list.originsFor(tenant));
+    expect(list.apiBase(tenant, item, 'https://acme-proxy.example.com')).toBe('https://acme-proxy.example.com');
+    expect(list.apiBase(tenant, item, 'https://evil.test')).toBe('https://us.api.concursolutions.com');
+    expect(list.apiBase(tenant, item, undefined)).toBe('https://us.api.concursolutions.com');
+    const sandboxItem = parseItemUrl('http://127.0.0.1:4000/sandbox/concur/api/v3.0/expense/entries/E1', 'v3', list.originsFor(tenant));
+    expect(list.apiBase(tenant, sandboxItem, undefined)).toBe('http://127.0.0.1:4000/sandbox/concur');
   });
 });

@@ -116,11 +116,26 @@ function id(value: string): string {
   return value;
 }
 
-function canonicalPath(parts: Parts): string {
+/** The item's path below Concur's base URL (what follows https://us.api.concursolutions.com). */
+export function itemApiPath(parts: Parts): string {
   const e = encodeURIComponent;
   if (parts.api === 'v3') return `/api/v3.0/expense/entries/${e(parts.entryId!)}`;
-  const report = `/expensereports/v4/users/${e(parts.userId!)}/context/${parts.context}/reports/${e(parts.reportId!)}`;
+  const report = reportApiPath(parts);
   if (parts.level === 'ENTRY') return `${report}/expenses/${e(parts.expenseId!)}`;
   if (parts.level === 'ALLOCATION') return `${report}/allocations/${e(parts.allocationId!)}`;
   return report;
 }
+
+/** v4: the report an item belongs to, in the user's context (v4.reports.markdown "Retrieve a Report by ID"). */
+export function reportApiPath(parts: Parts): string {
+  const e = encodeURIComponent;
+  return `/expensereports/v4/users/${e(parts.userId!)}/context/${parts.context}/reports/${e(parts.reportId!)}`;
+}
+
+/** v4: an expense of a submitted report (v4.expenses.markdown "Update a Specific Expense Entry in a Submitted Report"). */
+export function submittedExpenseApiPath(parts: Parts): string {
+  const e = encodeURIComponent;
+  return `/expensereports/v4/reports/${e(parts.reportId!)}/expenses/${e(parts.expenseId!)}`;
+}
+
+const canonicalPath = itemApiPath;

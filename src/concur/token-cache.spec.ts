@@ -17,11 +17,11 @@ describe(MemoryTokenCache.name, () => {
     jest.spyOn(Date, 'now').mockImplementation(() => now);
     const cache = new MemoryTokenCache();
     const refresh = jest.fn(async (): Promise<FreshToken> => ({ accessToken: `t${refresh.mock.calls.length}`, refreshAt: now + 1000 }));
-    expect(await cache.get('acme', refresh)).toBe('t1');
+    expect(await cache.get('acme', refresh)).toEqual({ accessToken: 't1' });
     now = start + 999;
-    expect(await cache.get('acme', refresh)).toBe('t1');
+    expect(await cache.get('acme', refresh)).toEqual({ accessToken: 't1' });
     now = start + 1000;
-    expect(await cache.get('acme', refresh)).toBe('t2');
+    expect(await cache.get('acme', refresh)).toEqual({ accessToken: 't2' });
     expect(refresh).toHaveBeenCalledTimes(2);
     jest.restoreAllMocks();
   });
@@ -36,18 +36,18 @@ describe(MemoryTokenCache.name, () => {
     const results = await Promise.allSettled(Array.from({ length: 10 }, () => cache.get('acme', failing)));
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
     expect(calls).toBe(1);
-    await expect(cache.get('acme', async () => ({ accessToken: 'ok', refreshAt: later() }))).resolves.toBe('ok');
+    await expect(cache.get('acme', async () => ({ accessToken: 'ok', refreshAt: later() }))).resolves.toEqual({ accessToken: 'ok' });
   });
 
   it('invalidates only the rejected token when one is named', async () => {
     const cache = new MemoryTokenCache();
     await cache.get('acme', async () => ({ accessToken: 'a1', refreshAt: later() }));
     await cache.invalidate('acme', 'older');
-    await expect(cache.get('acme', async () => ({ accessToken: 'a2', refreshAt: later() }))).resolves.toBe('a1');
+    await expect(cache.get('acme', async () => ({ accessToken: 'a2', refreshAt: later() }))).resolves.toEqual({ accessToken: 'a1' });
     await cache.invalidate('acme', 'a1');
-    await expect(cache.get('acme', async () => ({ accessToken: 'a2', refreshAt: later() }))).resolves.toBe('a2');
+    await expect(cache.get('acme', async () => ({ accessToken: 'a2', refreshAt: later() }))).resolves.toEqual({ accessToken: 'a2' });
     await cache.invalidate('acme');
-    await expect(cache.get('acme', async () => ({ accessToken: 'a3', refreshAt: later() }))).resolves.toBe('a3');
+    await expect(cache.get('acme', async () => ({ accessToken: 'a3', refreshAt: later() }))).resolves.toEqual({ accessToken: 'a3' });
   });
 });
 
@@ -129,13 +129,23 @@ describe(RedisTokenCache.name, () => {
 
   it('stores the token sealed with its sha256 under the prefix, and releases the lock', async () => {
     const cache = cacheOf();
-    await expect(cache.get('acme', async () => ({ accessToken: 'plain-token', refreshAt: later() }))).resolves.toBe('plain-token');
+    await expect(cache.get('acme', async () => ({ accessToken: 'plain-token', refreshAt: later() }))).resolves.toEqual({ accessToken: 'plain-token' });
     expect([...redis.values.keys()]).toEqual(['pre:concur-token:acme']);
     const raw = redis.values.get('pre:concur-token:acme')!;
     expect(raw).not.toContain('plain-token');
     const stored = parseStoredToken(raw)!;
     expect(box.open(stored.sealed)).toBe('plain-token');
     expect(stored.sha256).toBe(sha256Hex('plain-token'));
+  });
+
+  it("keeps the token's geolocation with it, for every replica", async () => {
+    const cache = cacheOf();
+    const fresh = { accessToken: 'geo-token', refreshAt: later(), geolocation: 'https://eu2.api.concursolutions.com' };
+    await expect(cache.get('acme', async () => fresh)).resolves.toEqual({ accessToken: 'geo-token', geolocation: 'https://eu2.api.concursolutions.com' });
+    await expect(cacheOf().get('acme', async () => ({ accessToken: 'other', refreshAt: later() }))).resolves.toEqual({
+      accessToken: 'geo-token',
+      geolocation: 'https://eu2.api.concursolutions.com',
+    });
   });
 
   it('releases the lock when the refresh fails', async () => {
@@ -159,7 +169,7 @@ describe(RedisTokenCache.name, () => {
       const stored = { sealed: box.seal('theirs'), sha256: sha256Hex('theirs'), refreshAt: later() };
       redis.values.set(other.tokenKey('acme'), JSON.stringify(stored));
     }, 20);
-    await expect(waiting).resolves.toBe('theirs');
+    await expect(waiting).resolves.toEqual({ accessToken: 'theirs' });
   });
 
   it('does not cache a token already due', async () => {

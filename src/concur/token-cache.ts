@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { constantTimeEqual, sha256Hex } from '../common/secret-compare.js';
 import { AppConfig } from '../config/index.js';
 import { REDIS, type RedisClient } from '../redis/redis.module.js';
-import { ConcurError } from './concur.types.js';
+import { type AccessToken, ConcurError } from './concur.types.js';
 import { SecretBox } from './secret-box.js';
 
 /** A company access token and when to stop using it. */
@@ -11,6 +11,8 @@ export interface FreshToken {
   accessToken: string;
   /** Epoch ms after which the token is refreshed (expiry minus the configured skew). */
   refreshAt: number;
+  /** Where the token's API calls go (its answer's geolocation). */
+  geolocation?: string;
 }
 
 /**
@@ -23,7 +25,7 @@ export abstract class TokenCache {
    * refresh; `refresh` runs while this cache holds the tenant's lock and must read the latest
    * stored refresh token itself.
    */
-  abstract get(tenantId: string, refresh: () => Promise<FreshToken>): Promise<string>;
+  abstract get(tenantId: string, refresh: () => Promise<FreshToken>): Promise<AccessToken>;
 
   /** Forgets the cached token; with `rejectedToken`, only if that is the one cached. */
   abstract invalidate(tenantId: string, rejectedToken?: string): Promise<void>;
@@ -33,17 +35,17 @@ export abstract class TokenCache {
 @Injectable()
 export class MemoryTokenCache extends TokenCache {
   private readonly tokens = new Map<string, FreshToken>();
-  private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly inFlight = new Map<string, Promise<AccessToken>>();
 
-  get(tenantId: string, refresh: () => Promise<FreshToken>): Promise<string> {
+  get(tenantId: string, refresh: () => Promise<FreshToken>): Promise<AccessToken> {
     const cached = this.tokens.get(tenantId);
-    if (cached && Date.now() < cached.refreshAt) return Promise.resolve(cached.accessToken);
+    if (cached && Date.now() < cached.refreshAt) return Promise.resolve(accessTokenOf(cached));
     let pending = this.inFlight.get(tenantId);
     if (!pending) {
       pending = refresh()
         .then((token) => {
           this.tokens.set(tenantId, token);
-          return token.accessToken;
+          return accessTokenOf(token);
         })
         .finally(() => this.inFlight.delete(tenantId));
       this.inFlight.set(tenantId, pending);
@@ -63,6 +65,11 @@ interface StoredToken {
   sealed: string;
   sha256: string;
   refreshAt: number;
+  geolocation?: string;
+}
+
+function accessTokenOf(token: FreshToken): AccessToken {
+  return token.geolocation === undefined ? { accessToken: token.accessToken } : { accessToken: token.accessToken, geolocation: token.geolocation };
 }
 
 /** Deletes KEYS[1] only while it holds ARGV[1]: a lock released late cannot free a successor's lock. */
@@ -103,7 +110,7 @@ export function redisTokenCacheTiming(config: AppConfig): RedisTokenCacheTiming 
 @Injectable()
 export class RedisTokenCache extends TokenCache {
   private readonly logger = new Logger(RedisTokenCache.name);
-  private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly inFlight = new Map<string, Promise<AccessToken>>();
   private readonly prefix: string;
   private readonly timing: RedisTokenCacheTiming;
 
@@ -118,7 +125,7 @@ export class RedisTokenCache extends TokenCache {
     this.timing = { ...redisTokenCacheTiming(config), ...timing };
   }
 
-  get(tenantId: string, refresh: () => Promise<FreshToken>): Promise<string> {
+  get(tenantId: string, refresh: () => Promise<FreshToken>): Promise<AccessToken> {
     let pending = this.inFlight.get(tenantId);
     if (!pending) {
       pending = this.obtain(tenantId, refresh).finally(() => this.inFlight.delete(tenantId));
@@ -142,7 +149,7 @@ export class RedisTokenCache extends TokenCache {
     return `${this.prefix}concur-token-lock:${tenantId}`;
   }
 
-  private async obtain(tenantId: string, refresh: () => Promise<FreshToken>): Promise<string> {
+  private async obtain(tenantId: string, refresh: () => Promise<FreshToken>): Promise<AccessToken> {
     const tokenKey = this.tokenKey(tenantId);
     const lockKey = this.lockKey(tenantId);
     const deadline = Date.now() + this.timing.maxWaitMs;
@@ -166,7 +173,7 @@ export class RedisTokenCache extends TokenCache {
     }
   }
 
-  private async refreshLocked(tenantId: string, lockValue: string, refresh: () => Promise<FreshToken>): Promise<string> {
+  private async refreshLocked(tenantId: string, lockValue: string, refresh: () => Promise<FreshToken>): Promise<AccessToken> {
     const tokenKey = this.tokenKey(tenantId);
     try {
       // Another replica may have refreshed between our read and our lock.
@@ -175,7 +182,12 @@ export class RedisTokenCache extends TokenCache {
       const fresh = await refresh();
       const ttlMs = fresh.refreshAt - Date.now();
       if (ttlMs > 0) {
-        const stored: StoredToken = { sealed: this.box.seal(fresh.accessToken), sha256: sha256Hex(fresh.accessToken), refreshAt: fresh.refreshAt };
+        const stored: StoredToken = {
+          sealed: this.box.seal(fresh.accessToken),
+          sha256: sha256Hex(fresh.accessToken),
+          refreshAt: fresh.refreshAt,
+          ...(fresh.geolocation !== undefined ? { geolocation: fresh.geolocation } : {}),
+        };
         try {
           await this.redis.set(tokenKey, JSON.stringify(stored), 'PX', Math.ceil(ttlMs));
         } catch (error) {
@@ -183,7 +195,7 @@ export class RedisTokenCache extends TokenCache {
           this.logger.warn(`token of tenant ${tenantId} could not be cached in Redis: ${(error as Error).message}`);
         }
       }
-      return fresh.accessToken;
+      return accessTokenOf(fresh);
     } finally {
       await this.redis.eval(RELEASE_LOCK, 1, this.lockKey(tenantId), lockValue).catch((error: unknown) => {
         this.logger.warn(`token lock of tenant ${tenantId} could not be released (it expires by itself): ${(error as Error).message}`);
@@ -192,7 +204,7 @@ export class RedisTokenCache extends TokenCache {
   }
 
   /** The usable token from a stored entry, or undefined (none, due, or unreadable). */
-  private open(tenantId: string, raw: string | null): string | undefined {
+  private open(tenantId: string, raw: string | null): AccessToken | undefined {
     if (raw === null) return undefined;
     const stored = parseStoredToken(raw);
     if (!stored) {
@@ -201,7 +213,7 @@ export class RedisTokenCache extends TokenCache {
     }
     if (Date.now() >= stored.refreshAt) return undefined;
     try {
-      return this.box.open(stored.sealed);
+      return accessTokenOf({ accessToken: this.box.open(stored.sealed), refreshAt: stored.refreshAt, geolocation: stored.geolocation });
     } catch {
       this.logger.warn(`cached token of tenant ${tenantId} cannot be opened (another encryption key?); refreshing`);
       return undefined;
@@ -227,7 +239,12 @@ export function parseStoredToken(raw: string): StoredToken | undefined {
       typeof value.sha256 === 'string' &&
       typeof value.refreshAt === 'number'
     ) {
-      return { sealed: value.sealed, sha256: value.sha256, refreshAt: value.refreshAt };
+      return {
+        sealed: value.sealed,
+        sha256: value.sha256,
+        refreshAt: value.refreshAt,
+        ...(typeof value.geolocation === 'string' ? { geolocation: value.geolocation } : {}),
+      };
     }
   } catch {
     // damaged JSON: treated as no token

@@ -14,7 +14,9 @@ export class TokenRepository {
     return this.db.selectFrom('oauth_tokens').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
   }
 
-  async save(row: OAuthTokenRow): Promise<void> {
+  /** Inserts or replaces the tenant's row; an omitted geolocation or expiry is stored as unknown (null). */
+  async save(input: Omit<OAuthTokenRow, 'geolocation' | 'refresh_expires_at'> & Partial<Pick<OAuthTokenRow, 'geolocation' | 'refresh_expires_at'>>): Promise<void> {
+    const row: OAuthTokenRow = { geolocation: null, refresh_expires_at: null, ...input };
     await this.db
       .insertInto('oauth_tokens')
       .values(row)
@@ -23,6 +25,8 @@ export class TokenRepository {
           refresh_token_enc: row.refresh_token_enc,
           seed_hash: row.seed_hash,
           updated_at: row.updated_at,
+          geolocation: row.geolocation,
+          refresh_expires_at: row.refresh_expires_at,
         }),
       )
       .execute();

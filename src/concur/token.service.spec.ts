@@ -10,6 +10,7 @@ import { Metrics } from '../metrics/metrics.service.js';
 import { ConcurError } from './concur.types.js';
 import { HostAllowList } from './host-allow-list.js';
 import { SecretBox } from './secret-box.js';
+import { OAuthClient } from './oauth.client.js';
 import type { OAuthTokenRow, TokenRepository } from './token.repository.js';
 import { seedHash, TokenService } from './token.service.js';
 
@@ -27,8 +28,8 @@ class FakeTokenRepository {
   async find(tenantId: string): Promise<OAuthTokenRow | undefined> {
     return this.rows.get(tenantId);
   }
-  async save(row: OAuthTokenRow): Promise<void> {
-    this.rows.set(row.tenant_id, { ...row });
+  async save(row: Partial<OAuthTokenRow> & Pick<OAuthTokenRow, 'tenant_id'>): Promise<void> {
+    this.rows.set(row.tenant_id, { geolocation: null, refresh_expires_at: null, ...row } as OAuthTokenRow);
   }
 }
 
@@ -92,14 +93,23 @@ describe(TokenService.name, () => {
     jest.restoreAllMocks();
   });
 
-  function service(metrics?: Metrics): TokenService {
-    const allowList = new HostAllowList(config, new ServerAddress());
-    return new TokenService(new HttpService(axios.create()), config, allowList, repo as unknown as TokenRepository, box, undefined, metrics);
+  function service(metrics?: Metrics, address = new ServerAddress()): TokenService {
+    const allowList = new HostAllowList(config, address);
+    const oauth = new OAuthClient(new HttpService(axios.create()), config, allowList, metrics);
+    return new TokenService(oauth, config, allowList, repo as unknown as TokenRepository, box, undefined, metrics);
+  }
+
+  /** The test server as the sandbox: its two origins (127.0.0.1 and localhost) are allowed bases under /sandbox/concur. */
+  function sandboxed(metrics?: Metrics): TokenService {
+    config.sandbox.enabled = true;
+    const address = new ServerAddress();
+    address.set(baseUrl);
+    return service(metrics, address);
   }
 
   it('asks for a token by the refresh_token grant, form-encoded, with the correlation id', async () => {
     const tokens = service();
-    await expect(tokens.getAccessToken(tenant, 'corr-1')).resolves.toBe('access-1');
+    await expect(tokens.getAccessToken(tenant, 'corr-1')).resolves.toHaveProperty('accessToken', 'access-1');
     expect(seen).toHaveLength(1);
     const [request] = seen;
     expect(request.method).toBe('POST');
@@ -118,9 +128,9 @@ describe(TokenService.name, () => {
 
   it('caches the access token: two calls make one request', async () => {
     const tokens = service();
-    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-1');
+    expect((await tokens.getAccessToken(tenant, 'c')).accessToken).toBe('access-1');
     reply = ok('access-2');
-    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-1');
+    expect((await tokens.getAccessToken(tenant, 'c')).accessToken).toBe('access-1');
     expect(seen).toHaveLength(1);
   });
 
@@ -129,13 +139,13 @@ describe(TokenService.name, () => {
     let now = start;
     jest.spyOn(Date, 'now').mockImplementation(() => now);
     const tokens = service();
-    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-1');
+    expect((await tokens.getAccessToken(tenant, 'c')).accessToken).toBe('access-1');
     reply = ok('access-2');
     now = start + (3600 - 300 - 1) * 1000;
-    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-1');
+    expect((await tokens.getAccessToken(tenant, 'c')).accessToken).toBe('access-1');
     expect(seen).toHaveLength(1);
     now = start + (3600 - 300 + 1) * 1000;
-    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
+    expect((await tokens.getAccessToken(tenant, 'c')).accessToken).toBe('access-2');
     expect(seen).toHaveLength(2);
   });
 
@@ -150,7 +160,7 @@ describe(TokenService.name, () => {
   it('shares one refresh among 50 concurrent callers', async () => {
     const tokens = service();
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => tokens.getAccessToken(tenant, `c${i}`)));
-    expect(new Set(results)).toEqual(new Set(['access-1']));
+    expect(new Set(results.map((r) => r.accessToken))).toEqual(new Set(['access-1']));
     expect(seen).toHaveLength(1);
     expect(tokens.stats.tokenRequests).toBe(1);
   });
@@ -180,22 +190,22 @@ describe(TokenService.name, () => {
     await tokens.getAccessToken(tenant, 'c');
     reply = ok('access-2');
     await tokens.invalidate(tenant.id);
-    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
+    expect((await tokens.getAccessToken(tenant, 'c')).accessToken).toBe('access-2');
     expect(seen).toHaveLength(2);
   });
 
   it('invalidating a rejected token keeps a newer one fetched meanwhile', async () => {
     const tokens = service();
-    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-1');
+    expect((await tokens.getAccessToken(tenant, 'c')).accessToken).toBe('access-1');
     reply = ok('access-2');
     await tokens.invalidate(tenant.id, 'access-1');
-    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
+    expect((await tokens.getAccessToken(tenant, 'c')).accessToken).toBe('access-2');
     reply = ok('access-3');
     await tokens.invalidate(tenant.id, 'access-1');
-    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
+    expect((await tokens.getAccessToken(tenant, 'c')).accessToken).toBe('access-2');
     expect(seen).toHaveLength(2);
     await tokens.invalidate(tenant.id, 'access-2');
-    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-3');
+    expect((await tokens.getAccessToken(tenant, 'c')).accessToken).toBe('access-3');
     expect(seen).toHaveLength(3);
   });
 
@@ -207,8 +217,8 @@ describe(TokenService.name, () => {
     const first = tokens.getAccessToken(tenant, 'a');
     await tokens.invalidate(tenant.id, 'access-1');
     const second = tokens.getAccessToken(tenant, 'b');
-    expect(await Promise.all([first, second])).toEqual(['access-2', 'access-2']);
-    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
+    expect((await Promise.all([first, second])).map((t) => t.accessToken)).toEqual(['access-2', 'access-2']);
+    expect((await tokens.getAccessToken(tenant, 'c')).accessToken).toBe('access-2');
     expect(seen).toHaveLength(2);
   });
 
@@ -224,7 +234,7 @@ describe(TokenService.name, () => {
 
     reply = ok('access-2');
     await tokens.invalidate('acme');
-    expect(await tokens.getAccessToken(tenant, 'c')).toBe('access-2');
+    expect((await tokens.getAccessToken(tenant, 'c')).accessToken).toBe('access-2');
     expect(seen[1].form.get('refresh_token')).toBe('rotated-1');
 
     // A restarted process (new service, same store) also starts from the rotated token.
@@ -263,6 +273,8 @@ describe(TokenService.name, () => {
       refresh_token_enc: box.seal('rotated-from-old'),
       seed_hash: seedHash('configured-refresh'),
       updated_at: new Date().toISOString(),
+      geolocation: null,
+      refresh_expires_at: null,
     });
     tenant.oauth.refreshToken = 'configured-new';
     await service().getAccessToken(tenant, 'c');
@@ -275,6 +287,8 @@ describe(TokenService.name, () => {
       refresh_token_enc: Buffer.alloc(40, 1).toString('base64'),
       seed_hash: seedHash('configured-refresh'),
       updated_at: new Date().toISOString(),
+      geolocation: null,
+      refresh_expires_at: null,
     });
     await service().getAccessToken(tenant, 'c');
     expect(seen[0].form.get('refresh_token')).toBe('configured-refresh');
@@ -284,7 +298,7 @@ describe(TokenService.name, () => {
     reply = () => ({ status, body: { error: 'invalid_grant' } });
     const error = await service().getAccessToken(tenant, 'c').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConcurError);
-    expect(error).toMatchObject({ kind: 'auth', status, message: "Concur refused the connector's OAuth credentials" });
+    expect(error).toMatchObject({ kind: 'auth', status, message: expect.stringMatching(/^Concur refused the refresh_token grant \(HTTP \d+\): invalid_grant$/) });
   });
 
   it.each([429, 500, 503])('maps %i to unavailable', async (status) => {
@@ -311,7 +325,7 @@ describe(TokenService.name, () => {
     const tokens = service();
     await expect(tokens.getAccessToken(tenant, 'c')).rejects.toBeInstanceOf(ConcurError);
     reply = ok('access-2');
-    await expect(tokens.getAccessToken(tenant, 'c')).resolves.toBe('access-2');
+    await expect(tokens.getAccessToken(tenant, 'c')).resolves.toHaveProperty('accessToken', 'access-2');
   });
 
   it('never logs tokens or secrets', async () => {
@@ -325,5 +339,75 @@ describe(TokenService.name, () => {
     for (const secret of ['access-secret-1', 'rotated-secret', 'configured-refresh', 'client-secret-xyz']) {
       expect(logged.join('\n')).not.toContain(secret);
     }
+  });
+
+  it('reads expires_in as a string, as the docs show it', async () => {
+    reply = () => ({ status: 200, body: { access_token: 'access-s', expires_in: '3600' } });
+    const tokens = service();
+    await tokens.getAccessToken(tenant, 'c');
+    await tokens.getAccessToken(tenant, 'c');
+    expect(seen).toHaveLength(1);
+  });
+
+  it("stores the token's geolocation with the refresh token and sends the next refresh and the API calls there", async () => {
+    const geo = `http://localhost:${new URL(baseUrl).port}/sandbox/concur`;
+    reply = ok('access-1', { refresh_token: 'rotated-1', geolocation: geo });
+    const tokens = sandboxed();
+    await expect(tokens.getAccessToken(tenant, 'c')).resolves.toEqual({ accessToken: 'access-1', geolocation: geo });
+    expect(repo.rows.get('acme')).toMatchObject({ geolocation: geo });
+    await tokens.invalidate('acme');
+    reply = ok('access-2', { geolocation: geo });
+    await tokens.getAccessToken(tenant, 'c');
+    expect(seen[1].url).toBe('/sandbox/concur/oauth2/v0/token');
+    expect(seen[1].headers.host).toBe(new URL(geo).host);
+    expect(seen[1].form.get('refresh_token')).toBe('rotated-1');
+    // A restarted replica reads it from the database.
+    await sandboxed().getAccessToken(tenant, 'c');
+    expect(seen[2].headers.host).toBe(new URL(geo).host);
+  });
+
+  it('ignores a geolocation that is not an allowed Concur host, and says so', async () => {
+    reply = ok('access-1', { refresh_token: 'rotated-1', geolocation: 'https://evil.test' });
+    const tokens = service();
+    await expect(tokens.getAccessToken(tenant, 'c')).resolves.toEqual({ accessToken: 'access-1', geolocation: baseUrl });
+    expect(repo.rows.get('acme')!.geolocation).toBe(baseUrl);
+    expect(logged.join('\n')).toContain('https://evil.test is not an allowed Concur host');
+  });
+
+  it('asks again where Concur says the token lives (code 16), when that is an allowed base', async () => {
+    const geo = `http://localhost:${new URL(baseUrl).port}/sandbox/concur`;
+    reply = (form) =>
+      seen.length === 1
+        ? { status: 400, body: { code: 16, error: 'invalid_request', error_description: 'user lives elsewhere', geolocation: geo } }
+        : ok('access-geo')(form);
+    await expect(sandboxed().getAccessToken(tenant, 'c')).resolves.toEqual({ accessToken: 'access-geo', geolocation: geo });
+    expect(seen.map((s) => s.headers.host)).toEqual([new URL(baseUrl).host, new URL(geo).host]);
+  });
+
+  it('on 108 (bad or expired refresh token) fails as auth, counts it and tells the admin what to do', async () => {
+    reply = () => ({ status: 400, body: { code: 108, error: 'invalid_grant', error_description: 'bad or expired refresh token', geolocation: baseUrl } });
+    const metrics = new Metrics();
+    const error = (await service(metrics).getAccessToken(tenant, 'c').catch((e: unknown) => e)) as ConcurError;
+    expect(error).toMatchObject({ kind: 'auth', status: 400, details: { oauthCode: 108, concurMessage: 'bad or expired refresh token' } });
+    expect(logged.join('\n')).toMatch(/tenant acme: Concur refused the company refresh token \(code 108.*set TENANT_ACME_OAUTH_REFRESH_TOKEN/);
+    const { values } = await metrics.oauthRefusals.get();
+    expect(values).toEqual([expect.objectContaining({ labels: { tenant: 'acme', code: '108' }, value: 1 })]);
+  });
+
+  it('tracks when the refresh token expires: stored, a gauge, and a warning under 30 days', async () => {
+    const metrics = new Metrics();
+    const in90Days = Math.floor(Date.now() / 1000) + 90 * 86400;
+    reply = ok('access-1', { refresh_expires_in: String(in90Days) });
+    const tokens = service(metrics);
+    await tokens.getAccessToken(tenant, 'c');
+    expect(repo.rows.get('acme')!.refresh_expires_at).toBe(new Date(in90Days * 1000).toISOString());
+    const gauge = (await metrics.refreshTokenExpiry.get()).values[0];
+    expect(gauge.labels).toEqual({ tenant: 'acme' });
+    expect(gauge.value).toBeGreaterThan(89 * 86400);
+    expect(logged.join('\n')).not.toContain('expires in');
+    await tokens.invalidate('acme');
+    reply = ok('access-2', { refresh_expires_in: 10 * 86400 });
+    await tokens.getAccessToken(tenant, 'c');
+    expect(logged.join('\n')).toMatch(/tenant acme: the company refresh token expires in (9|10) day\(s\)/);
   });
 });

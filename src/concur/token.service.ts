@@ -1,40 +1,42 @@
 import { createHash } from 'node:crypto';
-import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger, Optional } from '@nestjs/common';
-import type { AxiosResponse } from 'axios';
-import { firstValueFrom } from 'rxjs';
-import { AppConfig, type TenantConfig } from '../config/index.js';
+import { AppConfig, tenantEnvPrefix, type TenantConfig } from '../config/index.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import { ConcurError } from './concur.types.js';
+import { type AccessToken, ConcurError } from './concur.types.js';
 import { HostAllowList } from './host-allow-list.js';
+import { OAUTH_BAD_REFRESH_TOKEN, OAuthClient, type TokenAnswer } from './oauth.client.js';
 import { SecretBox } from './secret-box.js';
 import { constantTimeEqual } from '../common/secret-compare.js';
 import { type FreshToken, MemoryTokenCache, TokenCache } from './token-cache.js';
 import { TokenRepository } from './token.repository.js';
 
-interface TokenResponse {
-  access_token?: unknown;
-  refresh_token?: unknown;
-  expires_in?: unknown;
-}
+/** A refresh token closer than this to its expiry is logged as a warning at every refresh. */
+export const REFRESH_TOKEN_WARNING_DAYS = 30;
+const DAY_MS = 86_400_000;
 
 export function seedHash(refreshToken: string): string {
   return createHash('sha256').update(refreshToken, 'utf8').digest('hex');
 }
 
+interface CurrentGrant {
+  refreshToken: string;
+  /** Where the last token answer said refreshes go; undefined: the configured OAuth base URL. */
+  geolocation?: string;
+}
+
 /**
  * Company access tokens by the refresh_token grant: cached, one refresh at a time per tenant
- * (across replicas with the Redis cache), rotation persisted.
+ * (across replicas with the Redis cache); the rotated refresh token, the token's geolocation and
+ * the refresh token's expiry are persisted, and the geolocation is where the next refresh goes.
  */
 @Injectable()
 export class TokenService {
   private readonly logger = new Logger(TokenService.name);
   /** A rotated refresh token whose save failed: kept so this process does not fall back to a stale one. */
-  private readonly unsaved = new Map<string, { seedHash: string; refreshToken: string }>();
-  readonly stats = { tokenRequests: 0 };
+  private readonly unsaved = new Map<string, { seedHash: string; grant: CurrentGrant; refreshExpiresAt?: number }>();
 
   constructor(
-    private readonly http: HttpService,
+    private readonly oauth: OAuthClient,
     private readonly config: AppConfig,
     private readonly hostAllowList: HostAllowList,
     private readonly tokens: TokenRepository,
@@ -43,7 +45,11 @@ export class TokenService {
     @Optional() private readonly metrics?: Metrics,
   ) {}
 
-  getAccessToken(tenant: TenantConfig, correlationId: string): Promise<string> {
+  get stats(): { tokenRequests: number } {
+    return this.oauth.stats;
+  }
+
+  getAccessToken(tenant: TenantConfig, correlationId: string): Promise<AccessToken> {
     return this.cache.get(tenant.id, () => this.refresh(tenant, correlationId));
   }
 
@@ -58,90 +64,85 @@ export class TokenService {
   /** Runs under the cache's per-tenant lock, so the refresh token read here is the latest one stored. */
   private async refresh(tenant: TenantConfig, correlationId: string): Promise<FreshToken> {
     const seed = seedHash(tenant.oauth.refreshToken);
-    const refreshToken = await this.currentRefreshToken(tenant, seed);
-    const url = `${this.hostAllowList.oauthBaseUrl(tenant)}/oauth2/v0/token`;
-    const form = new URLSearchParams({
-      grant_type: 'refresh_token',
-      client_id: tenant.oauth.clientId,
-      client_secret: tenant.oauth.clientSecret,
-      refresh_token: refreshToken,
-    });
-    this.stats.tokenRequests++;
-    const started = Date.now();
-    let response: AxiosResponse<unknown>;
+    const current = await this.currentGrant(tenant, seed);
+    const base =
+      current.geolocation && this.hostAllowList.isAllowedBase(tenant, current.geolocation)
+        ? current.geolocation
+        : this.hostAllowList.oauthBaseUrl(tenant);
+    let answer: TokenAnswer;
     try {
-      const post = () =>
-        firstValueFrom(
-          this.http.post<unknown>(url, form.toString(), {
-            headers: {
-              'Content-Type': 'application/x-www-form-urlencoded',
-              Accept: 'application/json',
-              'concur-correlationid': correlationId,
-            },
-            timeout: this.config.concur.timeoutMs,
-            maxRedirects: 0,
-            validateStatus: () => true,
-          }),
-        );
-      response = this.metrics ? await this.metrics.timeConcur('token', post, (r) => r.status) : await post();
+      answer = await this.oauth.requestToken(tenant, base, { grant_type: 'refresh_token', refresh_token: current.refreshToken }, correlationId);
     } catch (error) {
-      this.logger.warn(
-        `token request for tenant ${tenant.id} failed: ${(error as { code?: string }).code ?? 'network error'} (correlation ${correlationId})`,
-      );
-      throw new ConcurError('unavailable', "Concur's OAuth service could not be reached");
+      if (error instanceof ConcurError && error.details.oauthCode !== undefined) this.refused(tenant, error, correlationId);
+      throw error;
     }
-    const { status } = response;
-    this.logger.debug(`token refresh tenant=${tenant.id} status=${status} ms=${Date.now() - started} correlation=${correlationId}`);
-    if (status === 429 || status >= 500) {
-      throw new ConcurError('unavailable', "Concur's OAuth service is unavailable", status);
+    const lifetime = answer.expiresInSeconds !== undefined ? Math.max(0, answer.expiresInSeconds - this.config.concur.tokenRefreshSkewSeconds) : 0;
+    const rotated = answer.refreshToken !== undefined && answer.refreshToken !== current.refreshToken;
+    const moved = answer.geolocation !== (current.geolocation ?? base);
+    if (rotated || moved || answer.refreshExpiresAt !== undefined) {
+      await this.persist(tenant.id, seed, { refreshToken: answer.refreshToken ?? current.refreshToken, geolocation: answer.geolocation }, answer.refreshExpiresAt);
     }
-    if (status < 200 || status >= 300) {
-      this.logger.warn(`Concur refused the OAuth credentials of tenant ${tenant.id} (status ${status}, correlation ${correlationId})`);
-      throw new ConcurError('auth', "Concur refused the connector's OAuth credentials", status);
-    }
-    const body = (typeof response.data === 'object' && response.data !== null ? response.data : {}) as TokenResponse;
-    if (typeof body.access_token !== 'string' || body.access_token === '') {
-      throw new ConcurError('unavailable', "Concur's OAuth service answered without an access token", status);
-    }
-    const expiresIn = Number(body.expires_in);
-    const lifetime = Number.isFinite(expiresIn) ? Math.max(0, expiresIn - this.config.concur.tokenRefreshSkewSeconds) : 0;
-    const fresh = { accessToken: body.access_token, refreshAt: Date.now() + lifetime * 1000 };
-    if (typeof body.refresh_token === 'string' && body.refresh_token !== '' && body.refresh_token !== refreshToken) {
-      await this.persistRotated(tenant.id, seed, body.refresh_token);
-    }
-    return fresh;
+    if (answer.refreshExpiresAt !== undefined) this.watchExpiry(tenant, answer.refreshExpiresAt);
+    return { accessToken: answer.accessToken, refreshAt: Date.now() + lifetime * 1000, geolocation: answer.geolocation };
   }
 
-  private async currentRefreshToken(tenant: TenantConfig, seed: string): Promise<string> {
+  /** Concur refused the company's grant: a metric, and for 108 a line that tells the admin what to do. */
+  private refused(tenant: TenantConfig, error: ConcurError, correlationId: string): void {
+    const code = error.details.oauthCode!;
+    this.metrics?.oauthRefusals.inc({ tenant: tenant.id, code: String(code) });
+    if (code === OAUTH_BAD_REFRESH_TOKEN) {
+      this.logger.error(
+        `tenant ${tenant.id}: Concur refused the company refresh token (code 108: bad or expired refresh token). ` +
+          `Obtain a new company refresh token (company-auth.markdown: App Center, password grant), set ${tenantEnvPrefix(tenant.id)}OAUTH_REFRESH_TOKEN ` +
+          `(or tenants[].oauth.refreshToken) and restart the connector; other tenants are not affected (correlation ${correlationId})`,
+      );
+    }
+  }
+
+  /** The refresh token's expiry as a gauge; a warning while it is under REFRESH_TOKEN_WARNING_DAYS away. */
+  private watchExpiry(tenant: TenantConfig, expiresAt: number): void {
+    const left = expiresAt - Date.now();
+    this.metrics?.refreshTokenExpiry.set({ tenant: tenant.id }, Math.round(left / 1000));
+    if (left < REFRESH_TOKEN_WARNING_DAYS * DAY_MS) {
+      this.logger.warn(
+        `tenant ${tenant.id}: the company refresh token expires in ${Math.max(0, Math.floor(left / DAY_MS))} day(s) (${new Date(expiresAt).toISOString()}); ` +
+          `obtain a new one (company-auth.markdown) and set ${tenantEnvPrefix(tenant.id)}OAUTH_REFRESH_TOKEN before then`,
+      );
+    }
+  }
+
+  private async currentGrant(tenant: TenantConfig, seed: string): Promise<CurrentGrant> {
     const unsaved = this.unsaved.get(tenant.id);
     if (unsaved && unsaved.seedHash === seed) {
       // Store it now (this runs under the tenant's refresh lock), so other replicas stop using
       // the token it replaced; only if that fails again does this process keep it to itself.
-      await this.persistRotated(tenant.id, seed, unsaved.refreshToken);
-      if (this.unsaved.has(tenant.id)) return unsaved.refreshToken;
+      await this.persist(tenant.id, seed, unsaved.grant, unsaved.refreshExpiresAt);
+      if (this.unsaved.has(tenant.id)) return unsaved.grant;
     }
     const stored = await this.tokens.find(tenant.id);
     if (stored && constantTimeEqual(stored.seed_hash, seed)) {
       try {
-        return this.box.open(stored.refresh_token_enc);
+        return { refreshToken: this.box.open(stored.refresh_token_enc), geolocation: stored.geolocation ?? undefined };
       } catch {
         this.logger.warn(`stored refresh token of tenant ${tenant.id} cannot be opened; using the configured one`);
       }
     }
-    return tenant.oauth.refreshToken;
+    return { refreshToken: tenant.oauth.refreshToken };
   }
 
-  private async persistRotated(tenantId: string, seed: string, refreshToken: string): Promise<void> {
+  private async persist(tenantId: string, seed: string, grant: CurrentGrant, refreshExpiresAt?: number): Promise<void> {
     try {
       await this.tokens.save({
         tenant_id: tenantId,
-        refresh_token_enc: this.box.seal(refreshToken),
+        refresh_token_enc: this.box.seal(grant.refreshToken),
         seed_hash: seed,
         updated_at: new Date().toISOString(),
+        geolocation: grant.geolocation ?? null,
+        refresh_expires_at: refreshExpiresAt !== undefined ? new Date(refreshExpiresAt).toISOString() : null,
       });
       this.unsaved.delete(tenantId);
     } catch (error) {
-      this.unsaved.set(tenantId, { seedHash: seed, refreshToken });
+      this.unsaved.set(tenantId, { seedHash: seed, grant, refreshExpiresAt });
       this.logger.error(`rotated refresh token of tenant ${tenantId} could not be stored: ${(error as Error).message}`);
     }
   }

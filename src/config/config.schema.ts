@@ -18,6 +18,11 @@ import {
   ValidateNested,
 } from 'class-validator';
 
+/** v4.expenses.markdown UpdateReportExpense.expenseSource, Supported values. */
+export const EXPENSE_SOURCES = ['EA', 'MOB', 'OTHER', 'SE', 'TA', 'TR', 'UI'] as const;
+/** v4.reports.markdown UpdateReport.reportSource, Supported values (no TA). */
+export const REPORT_SOURCES = ['EA', 'MOB', 'OTHER', 'SE', 'TR', 'UI'] as const;
+
 /** The shape of `config/default.yaml` and of the file named by `CONNECTOR_CONFIG`. */
 
 /** In-process HTTPS, for deployments without a TLS-terminating ingress. Both files or neither. */
@@ -151,6 +156,19 @@ export class OAuthClientConfig {
   @IsString() @IsNotEmpty() clientId: string;
   @IsString() @IsNotEmpty() clientSecret: string;
   @IsString() @IsNotEmpty() refreshToken: string;
+  /**
+   * What a v4 launch's client_auth_code is used for (v4.launch-external-url.markdown: the connector
+   * must exchange it, authorization_code grant, for the user's tokens). preferred: reads and writes
+   * as the user when the launch carries a code that Concur exchanges, else with the company token
+   * (the audit says which); required: a launch without a usable code is refused; off: the company token.
+   */
+  @IsIn(['off', 'preferred', 'required']) userTokens: 'off' | 'preferred' | 'required' = 'preferred';
+  /**
+   * The Redirect URL registered for the client id (sent as redirect_uri in the authorization_code
+   * grant). Unset: the origin the launch arrived at (https://host), which is what Concur's
+   * registration asks for ("base URL from which client will call to get User JWT").
+   */
+  @IsOptional() @IsString() @Matches(/^https?:\/\/[^\s]+$/) redirectUri?: string;
 }
 
 export class V1FieldRule {
@@ -163,6 +181,10 @@ export class V4FieldRules {
   @IsArray() @Matches(/^(custom([1-9]|[1-3][0-9]|40)|orgUnit[1-6])$/, { each: true }) header: string[] = [];
   @IsArray() @Matches(/^(custom([1-9]|[1-3][0-9]|40)|orgUnit[1-6])$/, { each: true }) entry: string[] = [];
   @IsArray() @Matches(/^(custom([1-9]|[1-3][0-9]|40)|orgUnit[1-6])$/, { each: true }) allocation: string[] = [];
+  /** expenseSource of an expense PATCH (Required by v4.expenses.markdown; its Supported values). */
+  @IsIn(EXPENSE_SOURCES) expenseSource: (typeof EXPENSE_SOURCES)[number] = 'OTHER';
+  /** reportSource of a report header PATCH (Required by v4.reports.markdown UpdateReport; its Supported values). */
+  @IsIn(REPORT_SOURCES) reportSource: (typeof REPORT_SOURCES)[number] = 'OTHER';
 }
 
 export class FieldRules {

@@ -33,6 +33,10 @@ export interface OAuthTokenTable {
   /** sha256 hex of the configured refresh token this one descends from; a new configured token wins. */
   seed_hash: string;
   updated_at: string;
+  /** The token answer's geolocation (base URL for the next refresh and the API calls); null before it was known. */
+  geolocation: string | null;
+  /** ISO time the refresh token expires, when Concur said (refresh_expires_in); else null. */
+  refresh_expires_at: string | null;
 }
 
 /** One retention purge: events purged_from..purged_through were deleted after the checkpoint event (checkpoint_seq) recorded them. */

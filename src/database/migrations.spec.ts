@@ -15,16 +15,16 @@ describe(runMigrations.name, () => {
   });
 
   it('applies every migration once and nothing on a second run', async () => {
-    expect(await runMigrations(db)).toEqual(['001_initial', '002_audit_append_only', '003_audit_workbench']);
+    expect(await runMigrations(db)).toEqual(['001_initial', '002_audit_append_only', '003_audit_workbench', '004_oauth_token_geolocation']);
     expect(await runMigrations(db)).toEqual([]);
   });
 
   it('provides every migration from code', async () => {
-    expect(Object.keys(await new CodeMigrationProvider().getMigrations())).toEqual(['001_initial', '002_audit_append_only', '003_audit_workbench']);
+    expect(Object.keys(await new CodeMigrationProvider().getMigrations())).toEqual(['001_initial', '002_audit_append_only', '003_audit_workbench', '004_oauth_token_geolocation']);
   });
 
   it('lists pending migrations without applying them', async () => {
-    expect(await pendingMigrations(db)).toEqual(['001_initial', '002_audit_append_only', '003_audit_workbench']);
+    expect(await pendingMigrations(db)).toEqual(['001_initial', '002_audit_append_only', '003_audit_workbench', '004_oauth_token_geolocation']);
     expect(await db.introspection.getTables()).toEqual([]);
     await runMigrations(db);
     expect(await pendingMigrations(db)).toEqual([]);
@@ -62,6 +62,8 @@ describe(runMigrations.name, () => {
       ['refresh_token_enc', false],
       ['seed_hash', false],
       ['updated_at', false],
+      ['geolocation', true],
+      ['refresh_expires_at', true],
     ]);
   });
 

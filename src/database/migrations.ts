@@ -145,6 +145,15 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+
+  // Token answers carry the token's geolocation (apidoc.markdown "Base URIs": refreshes and API
+  // calls go there) and when the refresh token expires; both are kept with the rotated token.
+  '004_oauth_token_geolocation': {
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema.alterTable('oauth_tokens').addColumn('geolocation', 'text').execute();
+      await db.schema.alterTable('oauth_tokens').addColumn('refresh_expires_at', 'text').execute();
+    },
+  },
 };
 
 /** Columns an auditor filters on; each has an index (column, seq). */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Seconds buckets for calls to Concur and for our own HTTP answers. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -65,6 +65,30 @@ export class Metrics {
     name: 'clc_rate_limited_total',
     help: 'Requests refused with 429, by limit',
     labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+
+  /** tenant: a configured tenant id. code: Concur's OAuth error code (apidoc.markdown), e.g. 108. */
+  readonly oauthRefusals = new Counter({
+    name: 'clc_concur_oauth_refusals_total',
+    help: "Company token requests Concur refused, by tenant and Concur's OAuth error code (108: bad or expired refresh token)",
+    labelNames: ['tenant', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  /** Set at every company token refresh whose answer said when the refresh token expires. */
+  readonly refreshTokenExpiry = new Gauge({
+    name: 'clc_concur_refresh_token_expires_in_seconds',
+    help: "Seconds until the tenant's company refresh token expires, as of its last refresh (warn under 30 days)",
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  /** outcome: exchanged | refused | no_code (a v4 launch without client_auth_code) | off. */
+  readonly userTokens = new Counter({
+    name: 'clc_user_token_exchanges_total',
+    help: "v4 launches by what became of their client_auth_code (the user's own tokens)",
+    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
 

@@ -12,6 +12,7 @@ import { HostAllowList } from '../../src/concur/host-allow-list.js';
 import { SecretBox } from '../../src/concur/secret-box.js';
 import { parseStoredToken, RedisTokenCache } from '../../src/concur/token-cache.js';
 import { TokenRepository } from '../../src/concur/token.repository.js';
+import { OAuthClient } from '../../src/concur/oauth.client.js';
 import { TokenService } from '../../src/concur/token.service.js';
 import { createSqliteKysely } from '../../src/database/database.factory.js';
 import type { Database } from '../../src/database/database.types.js';
@@ -92,7 +93,8 @@ describeWith(['redis'], 'token refresh across replicas (Redis lock and cache)', 
       const box = new SecretBox(config);
       const http = new HttpService(axios.create());
       const cache = new RedisTokenCache(redis, config, box);
-      return new TokenService(http, config, new HostAllowList(config, new ServerAddress()), repository, box, cache, metrics[i]);
+      const allowList = new HostAllowList(config, new ServerAddress());
+      return new TokenService(new OAuthClient(http, config, allowList, metrics[i]), config, allowList, repository, box, cache, metrics[i]);
     });
   });
 
@@ -123,13 +125,13 @@ describeWith(['redis'], 'token refresh across replicas (Redis lock and cache)', 
   it('20 concurrent calls across two replicas make one token request and all get the same token', async () => {
     const tokens = await concurrently(20);
     expect(requests).toHaveLength(1);
-    expect(new Set(tokens)).toEqual(new Set(['access-1']));
+    expect(new Set(tokens.map((t) => t.accessToken))).toEqual(new Set(['access-1']));
     expect(replicas[0].stats.tokenRequests + replicas[1].stats.tokenRequests).toBe(1);
     expect(await tokenRequestsCounted()).toBe(1);
     expect(await storedRefreshToken()).toBe('refresh-1');
     // Later calls on either replica come from the shared cache.
-    expect(await replicas[1].getAccessToken(tenant, 'c')).toBe('access-1');
-    expect(await replicas[0].getAccessToken(tenant, 'c')).toBe('access-1');
+    expect((await replicas[1].getAccessToken(tenant, 'c')).accessToken).toBe('access-1');
+    expect((await replicas[0].getAccessToken(tenant, 'c')).accessToken).toBe('access-1');
     expect(requests).toHaveLength(1);
   });
 
@@ -156,13 +158,13 @@ describeWith(['redis'], 'token refresh across replicas (Redis lock and cache)', 
     await concurrently(6);
     await replicas[0].invalidate('acme', 'access-1');
     const tokens = await concurrently(20);
-    expect(new Set(tokens)).toEqual(new Set(['access-2']));
+    expect(new Set(tokens.map((t) => t.accessToken))).toEqual(new Set(['access-2']));
     expect(requests).toHaveLength(2);
     expect(requests[1].get('refresh_token')).toBe('refresh-1');
     expect(await storedRefreshToken()).toBe('refresh-2');
     // The other replica, which never refreshed itself, rotates from the latest stored token too.
     await replicas[0].invalidate('acme', 'access-2');
-    expect(await replicas[1].getAccessToken(tenant, 'c')).toBe('access-3');
+    expect((await replicas[1].getAccessToken(tenant, 'c')).accessToken).toBe('access-3');
     expect(requests[2].get('refresh_token')).toBe('refresh-2');
     expect(requests.every((form, i) => i === 0 || form.get('refresh_token') === `refresh-${i}`)).toBe(true);
   });
@@ -170,10 +172,10 @@ describeWith(['redis'], 'token refresh across replicas (Redis lock and cache)', 
   it('invalidating a stale token does not drop a newer one', async () => {
     await concurrently(2);
     await replicas[0].invalidate('acme', 'access-1');
-    expect(await replicas[1].getAccessToken(tenant, 'c')).toBe('access-2');
+    expect((await replicas[1].getAccessToken(tenant, 'c')).accessToken).toBe('access-2');
     // A replica that still held access-1 reports it rejected late.
     await replicas[1].invalidate('acme', 'access-1');
-    expect(await concurrently(6)).toEqual(Array(6).fill('access-2'));
+    expect((await concurrently(6)).map((t) => t.accessToken)).toEqual(Array(6).fill('access-2'));
     expect(requests).toHaveLength(2);
   });
 
@@ -182,7 +184,7 @@ describeWith(['redis'], 'token refresh across replicas (Redis lock and cache)', 
       replicas[0].getAccessToken(tenant, 'a'),
       new Promise((resolve) => setTimeout(resolve, DELAY_MS / 3)).then(() => replicas[1].getAccessToken(tenant, 'b')),
     ]);
-    expect([first, second]).toEqual(['access-1', 'access-1']);
+    expect([first, second].map((t) => (t as { accessToken: string }).accessToken)).toEqual(['access-1', 'access-1']);
     expect(replicas[1].stats.tokenRequests).toBe(0);
     expect(requests).toHaveLength(1);
   });
@@ -194,6 +196,6 @@ describeWith(['redis'], 'token refresh across replicas (Redis lock and cache)', 
     await expect(replicas[1].invalidate('acme', 'access-1')).rejects.toMatchObject({ kind: 'unavailable' });
     expect(requests).toHaveLength(0);
     // The other replica, still connected, goes on as usual.
-    await expect(replicas[0].getAccessToken(tenant, 'c')).resolves.toBe('access-1');
+    await expect(replicas[0].getAccessToken(tenant, 'c')).resolves.toHaveProperty('accessToken', 'access-1');
   });
 });
