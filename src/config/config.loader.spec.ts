@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPassword } from '../audit/access/password-hash.js';
@@ -29,6 +29,31 @@ describe('loadConfig', () => {
     expect(config.tenants.map((t) => t.id)).toEqual(['sandbox']);
     expect(config.tenants[0].launch.v4Algorithm).toBe('sha256');
     expect(config.concur.apiOrigins).toContain('https://us.api.concursolutions.com');
+  });
+
+  it("allows exactly the API hosts of Concur's base-uris.markdown by default", () => {
+    const page = join(import.meta.dirname, '..', '..', '..', 'shared', 'concur-docs', 'base-uris.markdown');
+    if (!existsSync(page)) {
+      console.warn(`SKIPPED: ${page} is not here (CI and the developers have ../shared beside the checkout)`);
+      return;
+    }
+    const documented = new Set([...readFileSync(page, 'utf8').matchAll(/\|(https:\/\/[a-z0-9.-]+) \|/g)].map((m) => m[1]));
+    expect(documented.size).toBe(22);
+    expect(new Set(loadConfig({}).config.concur.apiOrigins)).toEqual(documented);
+    // The v4 tenant settings Concur requires on its PATCHes, with their documented default.
+    expect(loadConfig({}).config.tenants[0].fields.v4).toMatchObject({ expenseSource: 'OTHER', reportSource: 'OTHER' });
+    expect(loadConfig({}).config.tenants[0].oauth.userTokens).toBe('preferred');
+  });
+
+  it('refuses an expenseSource or userTokens setting Concur does not document', () => {
+    const file = overlay(
+      'tenants:\n  - id: sandbox\n    name: S\n    companyDomains: [sandbox.example.com]\n    connector: { username: SandboxConnector, password: sandbox-connector-password }\n' +
+        '    oauth: { baseUrl: sandbox, clientId: c, clientSecret: s, refreshToken: r, userTokens: always }\n' +
+        '    fields: { v1: { field: Custom1 }, v4: { entry: [custom9], expenseSource: XX } }\n    lookup: { type: file, file: lookup/projects.csv }\n',
+    );
+    const problems = problemsOf(() => loadConfig({ CONNECTOR_CONFIG: file })).join('\n');
+    expect(problems).toMatch(/userTokens/);
+    expect(problems).toMatch(/expenseSource/);
   });
 
   it('lays the CONNECTOR_CONFIG file over the defaults, key by key', () => {
