@@ -1,3 +1,4 @@
+import { concurCorrelationHeader } from '../src/concur/concur-errors.js';
 import request from 'supertest';
 import { ShutdownState } from '../src/health/shutdown-state.js';
 import { csrfOf, openLaunch, sandboxIds, signedUrl, startApp, v1Params, type Harness, type SandboxIds } from './harness.js';
@@ -140,7 +141,7 @@ describe('correlation ID', () => {
     }
   });
 
-  it('echoes a well-formed X-Request-Id and sends the same ID to Concur as concur-correlationid', async () => {
+  it("echoes a well-formed X-Request-Id and sends Concur the UUID derived from it as concur-correlationid", async () => {
     const agent = request.agent(h.origin);
     const launch = await agent.get(signedUrl(h, 1, v1Params(h, ids.entryIds[1]))).set('X-Request-Id', 'lb-launch-0001').expect(303);
     expect(launch.headers['x-request-id']).toBe('lb-launch-0001');
@@ -158,9 +159,10 @@ describe('correlation ID', () => {
     };
     const read = requests.filter((r) => r.method === 'GET' && r.path.includes('/expense/entries/'));
     const write = requests.filter((r) => r.method === 'PUT');
-    expect(read.map((r) => r.correlationId)).toContain('lb-page-0002');
-    expect(write.map((r) => r.correlationId)).toEqual(['lb-save-0003']);
-    expect(requests.some((r) => r.path.endsWith('/oauth2/v0/token') && r.correlationId === 'lb-page-0002')).toBe(true);
+    // Concur's pages want a UUID there; the proxy's id is not one, so a stable UUID derived from it goes.
+    expect(read.map((r) => r.correlationId)).toContain(concurCorrelationHeader('lb-page-0002'));
+    expect(write.map((r) => r.correlationId)).toEqual([concurCorrelationHeader('lb-save-0003')]);
+    expect(requests.some((r) => r.path.endsWith('/oauth2/v0/token') && r.correlationId === concurCorrelationHeader('lb-page-0002'))).toBe(true);
   });
 
   it('replaces a malformed X-Request-Id with a new one, also shown on error pages', async () => {

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Concur's own words from a failed answer, for the log and the audit: v4 `ErrorMessage`
  * (errorMessage, validationErrors), v3 error bodies (`Error.Message`, or `Message` at the top),
@@ -48,4 +50,18 @@ function text(value: unknown): string | undefined {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+/**
+ * The concur-correlationid to send: Concur's pages want "a RFC 4122 UUID". Our own correlation
+ * ids are UUIDs; one taken from a proxy's X-Request-Id may not be, and is turned into a UUID
+ * derived from it (sha256, version 8), so the same request always carries the same one.
+ */
+export function concurCorrelationHeader(correlationId: string): string {
+  if (UUID.test(correlationId)) return correlationId;
+  const hex = createHash('sha256').update(correlationId, 'utf8').digest('hex');
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -15,6 +15,7 @@ import { SecretBox } from './secret-box.js';
 import type { OAuthTokenRow, TokenRepository } from './token.repository.js';
 import { TokenService } from './token.service.js';
 import { OAuthClient } from './oauth.client.js';
+import { concurCorrelationHeader } from './concur-errors.js';
 import { UserTokenService, type UserTokens } from './user-token.service.js';
 
 type Answer = { status: number; headers?: Record<string, string>; body?: unknown } | 'hang' | 'reset';
@@ -183,14 +184,14 @@ describe(ConcurClient.name, () => {
   };
 
   it('reads a v3 entry with the bearer token and the correlation id', async () => {
-    const view = await client.readItem(tenant, v3Item(), 'Custom1', 'corr-7');
+    const view = await client.readItem(tenant, v3Item(), 'Custom1', '11111111-2222-4333-8444-555555555555');
     expect(view).toEqual({ level: 'ENTRY', title: 'Taxi', amount: 42.5, currency: 'EUR', date: '2026-11-02', fieldValue: 'PRJ-001', fieldId: 'Custom1' });
     expect(seen).toHaveLength(1);
     expect(seen[0].method).toBe('GET');
     expect(seen[0].url).toBe('/sandbox/concur/api/v3.0/expense/entries/E%241');
     expect(seen[0].headers.authorization).toBe('Bearer access-1');
     expect(seen[0].headers.accept).toMatch(/application\/json/);
-    expect(seen[0].headers['concur-correlationid']).toBe('corr-7');
+    expect(seen[0].headers['concur-correlationid']).toBe('11111111-2222-4333-8444-555555555555');
     expect(client.stats.calls).toBe(1);
   });
 
@@ -212,7 +213,9 @@ describe(ConcurClient.name, () => {
     expect(seen[0].method).toBe('PUT');
     expect(seen[0].headers['content-type']).toMatch(/^application\/json/);
     expect(seen[0].headers.authorization).toBe('Bearer access-1');
-    expect(seen[0].headers['concur-correlationid']).toBe('corr-8');
+    // Not a UUID (a proxy's X-Request-Id): sent as the UUID derived from it, as Concur's pages want one.
+    expect(seen[0].headers['concur-correlationid']).toBe(concurCorrelationHeader('corr-8'));
+    expect(seen[0].headers['concur-correlationid']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(JSON.parse(seen[0].body)).toEqual({ Custom1: 'PRJ-002' });
   });
 

@@ -4,7 +4,7 @@ import type { AxiosResponse } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import { AppConfig, type TenantConfig } from '../config/index.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import { concurCorrelationIdOf, concurReason } from './concur-errors.js';
+import { concurCorrelationHeader, concurCorrelationIdOf, concurReason } from './concur-errors.js';
 import { type AccessToken, ConcurError, type ItemRef, type ItemView, ItemMismatchError } from './concur.types.js';
 import { assertContract, checkContract, type ContractName, ContractViolation } from './contract/contract.js';
 import { allocationWrite, expenseWrite, type FieldWrite, itemContract, readItemView, reportHeaderWrite, v3EntryWrite } from './field-values.js';
@@ -165,7 +165,7 @@ export class ConcurClient {
                 headers: {
                   Authorization: `Bearer ${token!.accessToken}`,
                   Accept: 'application/json',
-                  'concur-correlationid': correlationId,
+                  'concur-correlationid': concurCorrelationHeader(correlationId),
                   ...(call.body ? { 'Content-Type': 'application/json' } : {}),
                 },
                 timeout: timeoutMs,

@@ -6,7 +6,7 @@ import { AppConfig, type TenantConfig } from '../config/index.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { ConcurError } from './concur.types.js';
 import { assertContract, checkContract } from './contract/contract.js';
-import { concurCorrelationIdOf, concurReason } from './concur-errors.js';
+import { concurCorrelationHeader, concurCorrelationIdOf, concurReason } from './concur-errors.js';
 import { HostAllowList } from './host-allow-list.js';
 
 /** A token answer (apidoc.markdown "Access Tokens"), read loosely where the docs are loose. */
@@ -75,7 +75,7 @@ export class OAuthClient {
           headers: {
             'Content-Type': 'application/x-www-form-urlencoded',
             Accept: 'application/json',
-            'concur-correlationid': correlationId,
+            'concur-correlationid': concurCorrelationHeader(correlationId),
           },
           timeout: this.config.concur.timeoutMs,
           maxRedirects: 0,

@@ -11,6 +11,7 @@ import { ConcurError } from './concur.types.js';
 import { HostAllowList } from './host-allow-list.js';
 import { SecretBox } from './secret-box.js';
 import { OAuthClient } from './oauth.client.js';
+import { concurCorrelationHeader } from './concur-errors.js';
 import type { OAuthTokenRow, TokenRepository } from './token.repository.js';
 import { seedHash, TokenService } from './token.service.js';
 
@@ -116,7 +117,7 @@ describe(TokenService.name, () => {
     expect(request.url).toBe('/oauth2/v0/token');
     expect(request.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
     expect(request.headers.accept).toMatch(/application\/json/);
-    expect(request.headers['concur-correlationid']).toBe('corr-1');
+    expect(request.headers['concur-correlationid']).toBe(concurCorrelationHeader('corr-1'));
     expect(Object.fromEntries(request.form)).toEqual({
       grant_type: 'refresh_token',
       client_id: 'client-id',
