@@ -55,6 +55,12 @@ describe('launch rejections: clear pages, a reference ID, details only in the au
       expect(referenceOf(res.text)).toBeDefined();
     });
 
+    it('a nonce longer than 256 characters', () =>
+      expectPage(signedUrl(h, 4, v4Params(h, ids, 'ENTRY', { nonce: 'n'.repeat(257) })), 400, /nonce" is longer than 256/));
+
+    it('a nonce with a control character', () =>
+      expectPage(signedUrl(h, 4, v4Params(h, ids, 'ENTRY', { nonce: '2022-04-01\t12:00' })), 400, /nonce" contains control/));
+
     it('a badly encoded value', () => expectPage(tamper(signedUrl(h, 1, v1Params(h, ids.entryIds[0])), 'xuserid', '%E0%A4%A'), 400, /encod|escape|UTF/i));
 
     it('invalid UTF-8', () => expectPage(tamper(signedUrl(h, 1, v1Params(h, ids.entryIds[0])), 'xuserid', '%C3%28'), 400, /encod|escape|UTF/i));
@@ -114,11 +120,8 @@ describe('launch rejections: clear pages, a reference ID, details only in the au
     it('a source that is not a level', () =>
       expectPage(signedUrl(h, 4, v4Params(h, ids, 'ENTRY', { source: 'REPORT<script>' })), 400, /source/));
 
-    it('is_mobile that is not a boolean', () =>
-      expectPage(signedUrl(h, 4, v4Params(h, ids, 'ENTRY', { is_mobile: 'maybe' })), 400, /is_mobile/));
-
-    it('a malformed language code', () =>
-      expectPage(signedUrl(h, 4, v4Params(h, ids, 'ENTRY', { language_code: 'en_GB;drop' })), 400, /language/));
+    it('a v4 field that is no field id at all', () =>
+      expectPage(signedUrl(h, 4, v4Params(h, ids, 'ENTRY', { custom_field_launched_from: 'project' })), 400, /not a custom field id/));
 
     it('expense ids that are not ids', () =>
       expectPage(signedUrl(h, 4, v4Params(h, ids, 'ALLOCATION', { expense_ids: 'a,b c' })), 400, /expense_ids/));

@@ -100,6 +100,26 @@ describe(parseLaunchQuery.name, () => {
       expect(parseLaunchQuery(v4Query({ ...V4, report_owner_employee_id: '' }), 4, 8192).report_owner_employee_id).toBe('');
     });
 
+    it.each([
+      ['a GUID', NONCE],
+      ['a timestamp', '2022-04-01 12:00:00.000'],
+      ['a base64 hash', 'q2Xk/9vU+3bT0aHc1LwE7nQy5ZpR8sJf4mD6gA0iKo='],
+      ['punctuation', 'a_b.c~d:e/f+g=h{guid}'],
+      ['non-ASCII text', 'nonce-ü-€'],
+      ['one character', 'x'],
+      ['256 characters', 'x'.repeat(256)],
+    ])('takes %s as the nonce, decoded, and signs over it', (_label, nonce) => {
+      const v1 = { ...V1, nonce };
+      expect(parseLaunchQuery(v1Query(v1), 1, 65536)).toEqual({ ...v1, signature: signLaunchParams(1, 'sha1', v1, USER, PASS) });
+      const v4 = { ...V4, nonce };
+      expect(parseLaunchQuery(v4Query(v4), 4, 65536).nonce).toBe(nonce);
+    });
+
+    it("keeps a literal '+' in the nonce, as the base string needs it", () => {
+      const query = withRaw(v1Query(), 'nonce', 'ab+cd=');
+      expect(parseLaunchQuery(query, 1, 8192).nonce).toBe('ab+cd=');
+    });
+
     it('leaves absent unsigned v4 parameters absent', () => {
       const { client_auth_code: _, ...rest } = V4;
       expect(parseLaunchQuery(v4Query(rest), 4, 8192)).not.toHaveProperty('client_auth_code');
@@ -174,7 +194,7 @@ describe(parseLaunchQuery.name, () => {
     ])('is refused when v1 %s is longer than %i characters', (name, cap) => {
       expect(parseLaunchQuery(withRaw(v1Query(), name, 'a'.repeat(cap)), 1, 65536)).toHaveProperty(name);
       expect(reasonOf(() => parseLaunchQuery(withRaw(v1Query(), name, 'a'.repeat(cap + 1)), 1, 65536))).toBe(
-        `parameter "${name}" is too long`,
+        `parameter "${name}" is longer than ${cap} characters`,
       );
     });
 
@@ -187,7 +207,7 @@ describe(parseLaunchQuery.name, () => {
       const base = without(v4Query(), name);
       expect(parseLaunchQuery(`${base}&${name}=${'a'.repeat(cap)}`, 4, 65536)).toHaveProperty(name);
       expect(reasonOf(() => parseLaunchQuery(`${base}&${name}=${'a'.repeat(cap + 1)}`, 4, 65536))).toBe(
-        `parameter "${name}" is too long`,
+        `parameter "${name}" is longer than ${cap} characters`,
       );
     });
 
@@ -195,9 +215,18 @@ describe(parseLaunchQuery.name, () => {
       expect(parseLaunchQuery(withRaw(v1Query(), 'xuserid', '%C3%BC'.repeat(256)), 1, 65536).xuserid).toHaveLength(256);
     });
 
-    it.each(['abc_def', 'a.b', 'a b', 'x'.repeat(129), '{guid}'])('is refused for the nonce %s', (nonce) => {
-      expect(reasonOf(() => parseLaunchQuery(withRaw(v1Query(), 'nonce', encodeURIComponent(nonce)), 1, 8192))).toBe(
-        'parameter "nonce" is not a valid nonce',
+    it('is refused for a nonce longer than 256 characters, after decoding', () => {
+      expect(reasonOf(() => parseLaunchQuery(withRaw(v1Query(), 'nonce', 'n'.repeat(257)), 1, 65536))).toBe(
+        'parameter "nonce" is longer than 256 characters',
+      );
+      expect(reasonOf(() => parseLaunchQuery(withRaw(v1Query(), 'nonce', '%3A'.repeat(257)), 1, 65536))).toBe(
+        'parameter "nonce" is longer than 256 characters',
+      );
+    });
+
+    it.each(['%00', '%09', '%0A', '%1B', '%7F', '%C2%80', '%C2%9F'])('is refused for the control character %s in the nonce', (raw) => {
+      expect(reasonOf(() => parseLaunchQuery(withRaw(v1Query(), 'nonce', `2022${raw}04`), 1, 8192))).toBe(
+        'parameter "nonce" contains control characters',
       );
     });
 

@@ -18,11 +18,12 @@ const KNOWN: Record<LaunchVersion, ReadonlySet<string>> = {
   4: new Set<string>([...SIGNED_PARAMS[4], ...V4_UNSIGNED_PARAMS]),
 };
 
-const MAX_LENGTH: Record<string, number> = { itemurl: 2048, item_url: 2048, expense_ids: 4096 };
+const MAX_LENGTH: Record<string, number> = { itemurl: 2048, item_url: 2048, expense_ids: 4096, nonce: 256 };
 const DEFAULT_MAX_LENGTH = 256;
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const NONCE = /^[A-Za-z0-9-]{1,128}$/;
+// Concur's docs call the nonce a GUID, a timestamp and a signature hash in turn: any text is taken.
+const NONCE_CONTROL = /\p{Cc}/u;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /**
@@ -47,14 +48,15 @@ export function parseLaunchQuery(rawQuery: string, version: LaunchVersion, maxBy
     if (!isKnown) continue;
     if (Object.hasOwn(params, name)) throw new LaunchQueryError(`parameter "${name}" appears twice`);
     if (CONTROL.test(value)) throw new LaunchQueryError(`parameter "${name}" contains control characters`);
-    if (value.length > (MAX_LENGTH[name] ?? DEFAULT_MAX_LENGTH)) throw new LaunchQueryError(`parameter "${name}" is too long`);
+    const max = MAX_LENGTH[name] ?? DEFAULT_MAX_LENGTH;
+    if (value.length > max) throw new LaunchQueryError(`parameter "${name}" is longer than ${max} characters`);
     params[name] = value;
   }
   for (const name of REQUIRED[version]) {
     if (!params[name]) throw new LaunchQueryError(`missing parameter "${name}"`);
   }
   if (version === 4) params.report_owner_employee_id ??= '';
-  if (!NONCE.test(params.nonce)) throw new LaunchQueryError('parameter "nonce" is not a valid nonce');
+  if (NONCE_CONTROL.test(params.nonce)) throw new LaunchQueryError('parameter "nonce" contains control characters');
   // A '+' that reached us form-encoded ('+' read as space somewhere on the way) is still a '+'.
   const signature = params.signature.replaceAll(' ', '+');
   if (!BASE64.test(signature) || signature.length % 4 !== 0) {

@@ -1,23 +1,27 @@
 import type { LaunchVersion, VerifiedLaunch } from '../auth/launch.types.js';
 import type { TenantConfig } from '../config/index.js';
 import type { ItemLevel, ItemRef } from '../concur/concur.types.js';
+import { canonicalFieldId } from '../concur/field-id.js';
 
 /** Why a verified launch still cannot be served; becomes a 400 page and a launch.rejected event. */
 export class LaunchInputError extends Error {}
 
 export interface LaunchChoices {
+  /** The canonical id (`custom9`, `orgUnit1`) for v4; the tenant's v1 field as configured. */
   field: string;
   isMobile: boolean;
   languageCode: string;
   expenseIds: string[];
+  /** Unusable values replaced by their default, one line each, for the caller's log (value length-capped and printable). */
+  notes: string[];
 }
 
 const LEVELS: readonly ItemLevel[] = ['HEADER', 'ENTRY', 'ALLOCATION'];
 const RULE_KEY = { HEADER: 'header', ENTRY: 'entry', ALLOCATION: 'allocation' } as const;
-const FIELD_ID = /^(custom([1-9]|[1-3][0-9]|40)|orgUnit[1-6])$/;
 const EXPENSE_ID = /^[A-Za-z0-9$_.-]{1,128}$/;
 const AUTH_CODE = /^[A-Za-z0-9._~-]{1,512}$/;
 const LANGUAGE = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,3})?$/;
+const SHOWN_MAX = 40;
 
 /**
  * Validates a launch's unsigned parameters and decides the field to write. The field is the
@@ -29,7 +33,7 @@ export function resolveLaunchChoices(launch: VerifiedLaunch, item: ItemRef): Lau
     const rule = launch.tenant.fields.v1;
     if (!rule) throw new LaunchInputError('no v1 field rule is configured for this tenant');
     // v1 sends no language: the popup follows the browser's Accept-Language.
-    return { field: rule.field, isMobile: false, languageCode: '', expenseIds: [] };
+    return { field: rule.field, isMobile: false, languageCode: '', expenseIds: [], notes: [] };
   }
   const u = launch.unsigned;
   const source = u.source?.toUpperCase();
@@ -43,9 +47,12 @@ export function resolveLaunchChoices(launch: VerifiedLaunch, item: ItemRef): Lau
     throw new LaunchInputError('the item URL belongs to another user than the report owner');
   }
   const field = chooseV4Field(launch.tenant, item.level, u.custom_field_launched_from);
+  // is_mobile and language_code only shape the page: a value Concur's docs do not foresee gets
+  // the default rather than a refused launch.
+  const notes: string[] = [];
   const mobile = (u.is_mobile ?? 'false').toLowerCase();
   if (mobile !== 'true' && mobile !== 'false' && mobile !== '') {
-    throw new LaunchInputError(`is_mobile "${u.is_mobile}" is not true or false`);
+    notes.push(`is_mobile ${shown(u.is_mobile!)} is not true or false; using false`);
   }
   const expenseIds = (u.expense_ids ?? '').split(',').map((id) => id.trim()).filter(Boolean);
   if (expenseIds.length > 100 || expenseIds.some((id) => !EXPENSE_ID.test(id))) {
@@ -57,11 +64,12 @@ export function resolveLaunchChoices(launch: VerifiedLaunch, item: ItemRef): Lau
   if (u.client_auth_code && !AUTH_CODE.test(u.client_auth_code)) {
     throw new LaunchInputError('client_auth_code is malformed');
   }
-  const language = u.language_code ?? '';
+  let language = u.language_code ?? '';
   if (language !== '' && (language.length > 5 || !LANGUAGE.test(language))) {
-    throw new LaunchInputError('language_code is not a language code');
+    notes.push(`language_code ${shown(language)} is not a language code; using en`);
+    language = '';
   }
-  return { field, isMobile: mobile === 'true', languageCode: language || 'en', expenseIds };
+  return { field, isMobile: mobile === 'true', languageCode: language || 'en', expenseIds, notes };
 }
 
 function chooseV4Field(tenant: TenantConfig, level: ItemLevel, asked: string | undefined): string {
@@ -69,12 +77,20 @@ function chooseV4Field(tenant: TenantConfig, level: ItemLevel, asked: string | u
   if (allowed.length === 0) {
     throw new LaunchInputError(`no field is configured for ${level.toLowerCase()} launches`);
   }
-  if (asked === undefined || asked === '') return allowed[0];
-  if (!FIELD_ID.test(asked)) throw new LaunchInputError(`custom_field_launched_from "${asked}" is not a custom field id`);
-  if (!allowed.includes(asked)) {
-    throw new LaunchInputError(`field ${asked} is not set up for the connector at ${level.toLowerCase()} level`);
+  if (asked === undefined || asked === '') return canonicalFieldId(allowed[0]) ?? allowed[0];
+  // Concur's own examples send `custom09`; case and leading zeros name the same field.
+  const id = canonicalFieldId(asked);
+  if (!id) throw new LaunchInputError(`custom_field_launched_from "${asked}" is not a custom field id`);
+  if (!allowed.some((configured) => canonicalFieldId(configured) === id)) {
+    throw new LaunchInputError(`field ${id} is not set up for the connector at ${level.toLowerCase()} level`);
   }
-  return asked;
+  return id;
+}
+
+/** An untrusted value as a log may show it: quoted, printable ASCII only, at most SHOWN_MAX characters. */
+function shown(value: string): string {
+  const printable = value.replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(printable.length > SHOWN_MAX ? `${printable.slice(0, SHOWN_MAX)}...` : printable);
 }
 
 export function itemApiOf(version: LaunchVersion): 'v3' | 'v4' {
