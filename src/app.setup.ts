@@ -66,6 +66,7 @@ export function configureApp(app: NestExpressApplication): void {
       crossOriginEmbedderPolicy: false,
     }),
   );
+  app.use(popupKeepsItsOpener(config));
   app.use(launchPathRewrite(config));
   const respondWithError = (err: Parameters<GlobalExceptionFilter['catch']>[0], req: Request, res: Response) =>
     filter.catch(err, hostOf(req, res));
@@ -104,22 +105,42 @@ function setupApiDocs(app: NestExpressApplication): void {
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json', customSiteTitle: 'Audit API · Concur connector' });
 }
 
+// Express routes ignore case and a trailing slash, so path comparisons must too.
+const normalPath = (path: string) => path.toLowerCase().replace(/\/+$/, '') || '/';
+
+/**
+ * Concur opens the popup with window.open and reloads its form when `popup.closed` turns true.
+ * Cross-Origin-Opener-Policy: same-origin on any page the popup shows (a redirect too) moves it
+ * to another browsing context group: the opener's handle reads closed at once and the form
+ * reloads before anything was saved. So the popup's pages (launch paths with their error pages,
+ * /launch/s/..., the sandbox's launch redirect) send no COOP. The sandbox's form page plays
+ * Concur: same-origin there would sever its popup as well, so it allows popups. Every other
+ * page keeps helmet's same-origin.
+ */
+function popupKeepsItsOpener(config: AppConfig) {
+  const popupPaths = new Set([normalPath(config.paths.v1Launch), normalPath(config.paths.v4Launch), '/sandbox/launch']);
+  return (req: Request, res: Response, next: NextFunction) => {
+    const path = normalPath(req.path);
+    if (popupPaths.has(path) || path.startsWith('/launch/s/')) res.removeHeader('Cross-Origin-Opener-Policy');
+    else if (path === '/sandbox') res.setHeader('Cross-Origin-Opener-Policy', 'same-origin-allow-popups');
+    next();
+  };
+}
+
 /** The launch controllers answer on Concur's default paths; a configured path is mapped onto them. */
 function launchPathRewrite(config: AppConfig) {
-  // Express routes ignore case and a trailing slash, so the comparison must too.
-  const normal = (path: string) => path.toLowerCase().replace(/\/+$/, '') || '/';
   const map = new Map<string, string>();
   const hidden = new Set<string>();
   for (const key of ['v1Launch', 'v4Launch'] as const) {
-    if (normal(config.paths[key]) !== normal(DEFAULT_LAUNCH_PATHS[key])) {
-      map.set(normal(config.paths[key]), DEFAULT_LAUNCH_PATHS[key]);
-      hidden.add(normal(DEFAULT_LAUNCH_PATHS[key]));
+    if (normalPath(config.paths[key]) !== normalPath(DEFAULT_LAUNCH_PATHS[key])) {
+      map.set(normalPath(config.paths[key]), DEFAULT_LAUNCH_PATHS[key]);
+      hidden.add(normalPath(DEFAULT_LAUNCH_PATHS[key]));
     }
   }
   return (req: Request, _res: Response, next: NextFunction) => {
     if (map.size === 0) return next();
     const q = req.url.indexOf('?');
-    const path = normal(q === -1 ? req.url : req.url.slice(0, q));
+    const path = normalPath(q === -1 ? req.url : req.url.slice(0, q));
     const target = map.get(path);
     if (target) req.url = target + (q === -1 ? '' : req.url.slice(q));
     else if (hidden.has(path)) req.url = '/__not-a-launch-path__';
