@@ -200,6 +200,14 @@ describe(SignatureGuard.name, () => {
       expect(req.launch?.userId).toBe('jane doe');
     });
 
+    it("a nonce that is a form-encoded timestamp, its spaces sent as '+'", async () => {
+      const query = buildSignedQuery(1, 'sha1', { ...V1, nonce: '2022-04-01 12:00:00.000' }, 'AcmeConnector', 'acme-password-1');
+      const formEncoded = query.replace('2022-04-01%2012%3A00%3A00.000', '2022-04-01+12%3A00%3A00.000');
+      expect(formEncoded).toContain('nonce=2022-04-01+12');
+      const req = await run('v1', formEncoded);
+      expect(req.launch?.nonce).toBe('2022-04-01 12:00:00.000');
+    });
+
     it("a literal '+' in a signed value", async () => {
       const query = buildSignedQuery(1, 'sha1', { ...V1, xuserid: 'jane+tag@acme', nonce: 'n-plus' }, 'AcmeConnector', 'acme-password-1');
       expect(query).toContain('jane%2Btag');

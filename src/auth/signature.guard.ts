@@ -164,7 +164,8 @@ function signedReading(
   const received = Buffer.from(params.signature, 'base64');
   const { username, password } = tenant.connector;
   if (macMatches(launchMac(version, algorithm, params, username, password), received)) return params;
-  const names = BASE_VALUES[version];
+  // The nonce too: Concur's pages show it as a "URL-encoded timestamp", whose spaces may come as '+'.
+  const names = [...BASE_VALUES[version], 'nonce'];
   if (!names.some((name) => params[name].includes('+'))) return undefined;
   const spaced = { ...params };
   for (const name of names) spaced[name] = params[name].replaceAll('+', ' ');
