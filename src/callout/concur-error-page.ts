@@ -60,6 +60,14 @@ export function concurErrorPage(error: ConcurError, step: ConcurStep, retry: Ret
   const detail = `${error.kind}${error.status ? ` (HTTP ${error.status})` : ''}: ${error.message}${
     error.details.concurCorrelationId ? ` [concur-correlationid ${error.details.concurCorrelationId}]` : ''
   }`;
+  if (error.kind === 'auth' && error.details.userToken) {
+    // The user's own sign-in (from the launch) is no longer good: a new launch brings a new one.
+    return new PageException(401, {
+      title: msg('This window has expired'),
+      message: msg('For your security this window stops working after a while. Close this window and click the field again in Concur.'),
+      detail,
+    });
+  }
   if (error.kind === 'auth' && error.details.oauthCode === OAUTH_BAD_REFRESH_TOKEN) {
     // The tenant's refresh token is dead: Retry cannot help, the administrator must renew it.
     return new PageException(502, {

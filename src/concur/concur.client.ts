@@ -122,9 +122,15 @@ export class ConcurClient {
 
   private async renewUser(tenant: TenantConfig, user: UserTokens, correlationId: string): Promise<void> {
     if (!this.userTokens || !user.grant.refreshToken) {
-      throw new ConcurError('auth', "Concur refused the user's token and it cannot be renewed");
+      throw new ConcurError('auth', "Concur refused the user's token and it cannot be renewed", undefined, 'concur', { userToken: true });
     }
-    const grant = await this.userTokens.renew(tenant, user.grant, correlationId);
+    let grant;
+    try {
+      grant = await this.userTokens.renew(tenant, user.grant, correlationId);
+    } catch (error) {
+      if (error instanceof ConcurError) throw new ConcurError(error.kind, error.message, error.status, error.source, { ...error.details, userToken: true });
+      throw error;
+    }
     user.grant = grant;
     await user.renewed(grant);
   }

@@ -56,6 +56,8 @@ export interface ConcurErrorDetails {
   concurMessage?: string;
   /** The concur-correlationid header of Concur's answer. */
   concurCorrelationId?: string;
+  /** The refused token was the user's own (from client_auth_code), not the company's. */
+  userToken?: boolean;
 }
 
 export type ConcurErrorKind =
