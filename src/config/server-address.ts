@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
 
+/** The two names of the loopback interface; /etc/hosts maps `localhost` to 127.0.0.1, so both reach one listener. */
+const OTHER_LOOPBACK_NAME: Readonly<Record<string, string>> = { '127.0.0.1': 'localhost', localhost: '127.0.0.1' };
+
 /**
  * The address this server answers on, known once it listens. The sandbox uses it to build
  * item URLs and its OAuth base URL, and the host allow-list admits it while the sandbox is on.
@@ -20,5 +23,20 @@ export class ServerAddress {
 
   isKnown(): boolean {
     return this.origin !== undefined;
+  }
+
+  /**
+   * The sandbox's second "data center": this server under its other loopback name, same scheme and
+   * port (http://localhost:3000 when the server is http://127.0.0.1:3000, and the reverse). The
+   * sandbox's tokens live there, so a client that ignores a token's geolocation fails as it would
+   * with Concur. Undefined before the server listens, or when its host is neither loopback name.
+   */
+  sandboxGeoOrigin(): string | undefined {
+    if (!this.origin) return undefined;
+    const url = new URL(this.origin);
+    const other = OTHER_LOOPBACK_NAME[url.hostname];
+    if (!other) return undefined;
+    url.hostname = other;
+    return url.origin;
   }
 }
