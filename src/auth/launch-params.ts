@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { ItemLevel } from '../concur/concur.types.js';
 import type { LaunchParams } from './signature.js';
 
@@ -7,7 +6,11 @@ export function v1LaunchParams(input: { companyDomain: string; userId: string; i
   return { xcompanydomain: input.companyDomain, xuserid: input.userId, itemurl: input.itemUrl };
 }
 
-/** v4's signed and unsigned parameters before nonce and signature (CONCUR-PROTOCOL.md section 3), in Concur's order. */
+/**
+ * v4's signed and unsigned parameters before nonce and signature (CONCUR-PROTOCOL.md section 3), in Concur's order.
+ * `clientAuthCode`: the temporary code of the authorization grant that Concur's OAuth2 service issued for this
+ * launch (v4.launch-external-url.markdown "Authorization"); without one, the launch carries no client_auth_code.
+ */
 export function v4LaunchParams(input: {
   companyDomain: string;
   userId: string;
@@ -19,6 +22,7 @@ export function v4LaunchParams(input: {
   expenseIds?: string;
   mobile: boolean;
   language: string;
+  clientAuthCode?: string;
 }): LaunchParams {
   return {
     company_domain: input.companyDomain,
@@ -30,7 +34,7 @@ export function v4LaunchParams(input: {
     source: input.level,
     ...(input.expenseIds ? { expense_ids: input.expenseIds } : {}),
     is_mobile: input.mobile ? 'true' : 'false',
-    client_auth_code: randomUUID(),
+    ...(input.clientAuthCode !== undefined ? { client_auth_code: input.clientAuthCode } : {}),
     language_code: input.language,
   };
 }

@@ -103,6 +103,13 @@ describe('buildLaunchUrl', () => {
     });
   });
 
+  it('sends no client_auth_code unless --client-auth-code gives one', () => {
+    expect(verify(config, buildLaunchUrl(config, acme()).url, 4).params).not.toHaveProperty('client_auth_code');
+    const { params, valid } = verify(config, buildLaunchUrl(config, acme({ clientAuthCode: 'code-from-concur' })).url, 4);
+    expect(valid).toBe(true);
+    expect(params.client_auth_code).toBe('code-from-concur');
+  });
+
   it('keeps a path prefix of the base URL', () => {
     const { url } = buildLaunchUrl(config, acme({ baseUrl: 'https://gw.example.com/connector' }));
     expect(url.startsWith('https://gw.example.com/connector/launchexternalurl/v4/form?')).toBe(true);
@@ -162,6 +169,7 @@ describe('signLaunchOptionsOf', () => {
     expect(
       signLaunchOptionsOf(['--tenant', 'acme', '--version', '4', '--base-url', 'https://c', '--level', 'entry', '--mobile', '--field', 'custom4']),
     ).toMatchObject({ tenant: 'acme', version: 4, baseUrl: 'https://c', level: 'ENTRY', mobile: true, field: 'custom4' });
+    expect(signLaunchOptionsOf(['--tenant', 'a', '--version', '4', '--base-url', 'https://c', '--client-auth-code', 'c-1']).clientAuthCode).toBe('c-1');
   });
 
   it.each([

@@ -27,6 +27,7 @@ Prints one launch URL as Concur would open it: signed with the tenant's connecto
   --company-domain <d>   one of the tenant's company domains (default: the first)
   --language <code>      v4: language_code (default: en)
   --mobile               v4: is_mobile=true
+  --client-auth-code <c> v4: client_auth_code, a code Concur's OAuth2 service issued (default: none)
 
 Smoke test of a deployment (expect 303, the redirect to the session page):
   curl -s -o /dev/null -w '%{http_code}\\n' "$(concur-launch-connector sign-launch --tenant acme --version 4 \\
@@ -47,6 +48,7 @@ export interface SignLaunchOptions {
   companyDomain?: string;
   language?: string;
   mobile?: boolean;
+  clientAuthCode?: string;
 }
 
 export interface SignedLaunch {
@@ -96,6 +98,7 @@ export function signLaunchOptionsOf(args: string[]): SignLaunchOptions {
       'company-domain': text,
       language: text,
       mobile: { type: 'boolean' },
+      'client-auth-code': text,
     },
   });
   for (const name of ['tenant', 'version', 'base-url'] as const) {
@@ -118,6 +121,7 @@ export function signLaunchOptionsOf(args: string[]): SignLaunchOptions {
     companyDomain: values['company-domain'],
     language: values.language,
     mobile: values.mobile,
+    clientAuthCode: values['client-auth-code'],
   };
 }
 
@@ -177,6 +181,7 @@ export function buildLaunchUrl(config: AppConfig, o: SignLaunchOptions): SignedL
     expenseIds: o.expenseIds ?? sample?.expenseIds,
     mobile: o.mobile ?? false,
     language: o.language ?? 'en',
+    clientAuthCode: o.clientAuthCode,
   });
   return signed(
     config,

@@ -1,6 +1,5 @@
 import {
   BadRequestException,
-  Body,
   Controller,
   Get,
   HttpCode,
@@ -13,8 +12,10 @@ import {
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { readJsonBody } from './sandbox.body.js';
 import { FaultInputError, SandboxFaults, parseFaultRequest, type FaultSwitch } from './sandbox.faults.js';
 import { LANGUAGE, SandboxLaunch, SandboxLaunchError, single, type LaunchRequestQuery } from './sandbox.launch.js';
+import { SandboxOAuth } from './sandbox.oauth.js';
 import { buildSandboxPage, type SandboxPageView } from './sandbox-page.view.js';
 import { SandboxStore, type SandboxState } from './sandbox.store.js';
 
@@ -22,6 +23,14 @@ import { SandboxStore, type SandboxState } from './sandbox.store.js';
 function requireJson(req: Request): void {
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type !== 'application/json') throw new UnsupportedMediaTypeException('Send Content-Type: application/json');
+}
+
+/** The JSON body, whether the app's parsers read it already or not (the sandbox module works without them). */
+async function jsonBodyOf(req: Request): Promise<unknown> {
+  requireJson(req);
+  const body = await readJsonBody(req);
+  if (!body.ok) throw new HttpException(body.message, body.status);
+  return body.value;
 }
 
 export interface SandboxControlState extends SandboxState {
@@ -36,6 +45,7 @@ export class SandboxPageController {
     private readonly store: SandboxStore,
     private readonly faults: SandboxFaults,
     private readonly launch: SandboxLaunch,
+    private readonly oauth: SandboxOAuth,
   ) {}
 
   @Get()
@@ -68,8 +78,8 @@ export class SandboxPageController {
 
   @Post('api/faults')
   @HttpCode(200)
-  setFaults(@Req() req: Request, @Body() body: unknown): { faults: FaultSwitch[]; tokenTtlSeconds: number } {
-    requireJson(req);
+  async setFaults(@Req() req: Request): Promise<{ faults: FaultSwitch[]; tokenTtlSeconds: number }> {
+    const body = await jsonBodyOf(req);
     try {
       this.faults.apply(parseFaultRequest(body));
     } catch (error) {
@@ -85,6 +95,7 @@ export class SandboxPageController {
     requireJson(req);
     this.store.reset();
     this.faults.reset();
+    this.oauth.reset();
     return { reset: true };
   }
 

@@ -60,6 +60,7 @@ describe(SandboxFaults.name, () => {
     expect(() => parseFaultRequest({ tokenTtlSeconds: 0 })).toThrow('tokenTtlSeconds');
     expect(() => parseFaultRequest({ expireTokens: false })).toThrow('expireTokens');
     expect(() => parseFaultRequest({ expireTokens: true, status: 503 })).toThrow('unknown key');
+    expect(() => parseFaultRequest({ revokeTokens: 'yes' })).toThrow('revokeTokens');
     expect(faults.pending()).toEqual([]);
   });
 
@@ -67,6 +68,14 @@ describe(SandboxFaults.name, () => {
     faults.apply(parseFaultRequest({ tokenTtlSeconds: 120, expireTokens: true }), 5000);
     expect(faults.tokenTtlSeconds).toBe(120);
     expect(faults.tokensValidFrom()).toBe(5000);
+  });
+
+  it('sets the revocation cut-off from a request, apart from the expiry cut-off', () => {
+    faults.apply(parseFaultRequest({ revokeTokens: true }), 7000);
+    expect(faults.tokensNotRevokedFrom()).toBe(7000);
+    expect(faults.tokensValidFrom()).toBe(0);
+    faults.revokeTokensIssuedBefore(6000);
+    expect(faults.tokensNotRevokedFrom()).toBe(7000);
   });
 
   it('never moves the expiry cut-off backwards', () => {
@@ -80,10 +89,11 @@ describe(SandboxFaults.name, () => {
   });
 
   it('reset empties the queue and restores the defaults', () => {
-    faults.apply(parseFaultRequest({ switches: [{ status: 503 }], tokenTtlSeconds: 5, expireTokens: true }));
+    faults.apply(parseFaultRequest({ switches: [{ status: 503 }], tokenTtlSeconds: 5, expireTokens: true, revokeTokens: true }));
     faults.reset();
     expect(faults.pending()).toEqual([]);
     expect(faults.tokenTtlSeconds).toBe(3600);
     expect(faults.tokensValidFrom()).toBe(0);
+    expect(faults.tokensNotRevokedFrom()).toBe(0);
   });
 });

@@ -76,16 +76,19 @@ export function parseFaultSwitch(raw: unknown): FaultSwitch {
 export interface FaultRequest {
   switches: FaultSwitch[];
   tokenTtlSeconds?: number;
+  /** Access tokens issued until now answer 401, as expired ones do. */
   expireTokens?: boolean;
+  /** Access tokens issued until now answer 403 "The OAuth token has expired or been revoked" (http-status-codes.markdown). */
+  revokeTokens?: boolean;
 }
 
 /**
- * One switch, `{ switches: [...] }`, or `{ tokenTtlSeconds }` and/or `{ expireTokens: true }`.
- * Validates all of it, so a bad request changes nothing.
+ * One switch, `{ switches: [...] }`, or `{ tokenTtlSeconds }`, `{ expireTokens: true }` and/or
+ * `{ revokeTokens: true }`. Validates all of it, so a bad request changes nothing.
  */
 export function parseFaultRequest(raw: unknown): FaultRequest {
   if (!isRecord(raw)) throw new FaultInputError('the body must be a JSON object');
-  const controls = ['switches', 'tokenTtlSeconds', 'expireTokens'];
+  const controls = ['switches', 'tokenTtlSeconds', 'expireTokens', 'revokeTokens'];
   if (!Object.keys(raw).some((key) => controls.includes(key))) return { switches: [parseFaultSwitch(raw)] };
   const unknown = Object.keys(raw).filter((key) => !controls.includes(key));
   if (unknown.length) throw new FaultInputError(`unknown key(s): ${unknown.join(', ')}`);
@@ -105,12 +108,17 @@ export function parseFaultRequest(raw: unknown): FaultRequest {
     if (raw.expireTokens !== true) throw new FaultInputError('expireTokens must be true');
     request.expireTokens = true;
   }
+  if (raw.revokeTokens !== undefined) {
+    if (raw.revokeTokens !== true) throw new FaultInputError('revokeTokens must be true');
+    request.revokeTokens = true;
+  }
   return request;
 }
 
 /**
  * Switches that make the next calls of the fake Concur slow, failing or cut off, for tests
- * and demos of the connector's retry paths; plus the lifetime of the tokens it issues.
+ * and demos of the connector's retry paths; plus the lifetime of the tokens it issues, and
+ * cut-offs that expire (401) or revoke (403) the access tokens issued so far.
  */
 @Injectable()
 export class SandboxFaults {
@@ -118,6 +126,7 @@ export class SandboxFaults {
   private queue: FaultSwitch[] = [];
   private ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS;
   private validFrom = 0;
+  private notRevokedFrom = 0;
 
   get tokenTtlSeconds(): number {
     return this.ttlSeconds;
@@ -141,6 +150,7 @@ export class SandboxFaults {
     if (request.switches.length) this.add(request.switches);
     if (request.tokenTtlSeconds !== undefined) this.setTokenTtlSeconds(request.tokenTtlSeconds);
     if (request.expireTokens) this.expireTokensIssuedBefore(now);
+    if (request.revokeTokens) this.revokeTokensIssuedBefore(now);
   }
 
   /** Takes one use of the first switch that applies to a call of this kind, if any. */
@@ -167,9 +177,19 @@ export class SandboxFaults {
     return this.validFrom;
   }
 
+  /** Access tokens issued before this time (ms since epoch) are refused as revoked (403) from now on. */
+  revokeTokensIssuedBefore(ms: number): void {
+    this.notRevokedFrom = Math.max(this.notRevokedFrom, ms);
+  }
+
+  tokensNotRevokedFrom(): number {
+    return this.notRevokedFrom;
+  }
+
   reset(): void {
     this.queue = [];
     this.ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS;
     this.validFrom = 0;
+    this.notRevokedFrom = 0;
   }
 }

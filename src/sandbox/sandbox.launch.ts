@@ -3,8 +3,10 @@ import { AppConfig, ServerAddress, type TenantConfig } from '../config/index.js'
 import { v1LaunchParams, v4LaunchParams } from '../auth/launch-params.js';
 import { buildSignedQuery } from '../auth/signature.js';
 import type { ItemLevel } from '../concur/concur.types.js';
-import { SandboxOAuth } from './sandbox.oauth.js';
-import { SANDBOX_REPORT_ID, SANDBOX_USER, SandboxStore } from './sandbox.store.js';
+import { SANDBOX_API_PREFIX, SandboxOAuth } from './sandbox.oauth.js';
+import { SANDBOX_USER, SandboxStore } from './sandbox.store.js';
+
+export { SANDBOX_API_PREFIX } from './sandbox.oauth.js';
 
 /** A launch the sandbox page (or a test) asks for, as raw query values. */
 export interface LaunchRequestQuery {
@@ -29,13 +31,16 @@ export class SandboxLaunchError extends Error {
 
 const LEVELS: readonly ItemLevel[] = ['HEADER', 'ENTRY', 'ALLOCATION'];
 export const LANGUAGE = /^[a-z]{2}(-[A-Z]{2})?$/;
-export const SANDBOX_API_PREFIX = '/sandbox/concur';
 
 export function single(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Builds the signed launch URLs Concur would open for the sandbox's items. */
+/**
+ * Builds the signed launch URLs Concur would open for the sandbox's items. A v4 launch carries a
+ * fresh client_auth_code for the logged-in user, as Concur's does (v4.launch-external-url.markdown
+ * "Authorization"): the connector may exchange it once, within five minutes, for the user's tokens.
+ */
 @Injectable()
 export class SandboxLaunch {
   constructor(
@@ -99,36 +104,32 @@ export class SandboxLaunch {
     if (!level || !LEVELS.includes(level)) throw new SandboxLaunchError(400, 'level must be HEADER, ENTRY or ALLOCATION');
     const id = single(query.id);
     if (id === undefined) throw new SandboxLaunchError(400, 'id is required');
-    const path = { userId: SANDBOX_USER.uuid, context: 'TRAVELER', reportId: SANDBOX_REPORT_ID };
-    let suffix = '';
-    let expenseIds: string | undefined;
-    if (level === 'HEADER') {
-      if (id !== SANDBOX_REPORT_ID) throw new SandboxLaunchError(400, 'id must name the sandbox report');
-    } else if (level === 'ENTRY') {
-      if (!this.store.getV4({ ...path, expenseId: id }).ok) throw new SandboxLaunchError(400, 'id must name a sandbox expense');
-      suffix = `/expenses/${encodeURIComponent(id)}`;
-    } else {
-      const found = this.store.getV4({ ...path, allocationId: id });
-      if (!found.ok || !('allocationId' in found.value)) throw new SandboxLaunchError(400, 'id must name a sandbox allocation');
-      suffix = `/allocations/${encodeURIComponent(id)}`;
-      expenseIds = found.value.expenseId;
+    const item = this.store.locate(level, id);
+    if (!item) {
+      const what = { HEADER: 'report', ENTRY: 'expense', ALLOCATION: 'allocation' }[level];
+      throw new SandboxLaunchError(400, `id must name a sandbox ${what}`);
     }
+    const suffix =
+      level === 'ENTRY' ? `/expenses/${encodeURIComponent(id)}` : level === 'ALLOCATION' ? `/allocations/${encodeURIComponent(id)}` : '';
     const field = this.v4Field(level);
     if (!field) throw new SandboxLaunchError(400, `the sandbox tenant allows no field at ${level} level`);
     const tenant = this.tenant();
     const mobile = single(query.mobile) === 'true';
     const lang = single(query.lang);
+    const e = encodeURIComponent;
+    const report = `${this.origin()}${SANDBOX_API_PREFIX}/expensereports/v4/users/${e(item.ownerId)}/context/TRAVELER/reports/${e(item.reportId)}`;
     const params = v4LaunchParams({
       companyDomain: tenant.companyDomains[0],
       userId: SANDBOX_USER.uuid,
-      reportOwnerUserId: SANDBOX_USER.uuid,
+      reportOwnerUserId: item.ownerId,
       reportOwnerEmployeeId: SANDBOX_USER.employeeId,
-      itemUrl: `${this.origin()}${SANDBOX_API_PREFIX}/expensereports/v4/users/${SANDBOX_USER.uuid}/context/TRAVELER/reports/${SANDBOX_REPORT_ID}${suffix}`,
+      itemUrl: `${report}${suffix}`,
       field,
       level,
-      expenseIds,
+      expenseIds: item.expenseIds,
       mobile,
       language: lang !== undefined && LANGUAGE.test(lang) ? lang : 'en',
+      clientAuthCode: this.oauth.issueAuthorizationCode(SANDBOX_USER.uuid),
     });
     return buildSignedQuery(4, tenant.launch.v4Algorithm, params, tenant.connector.username, tenant.connector.password);
   }

@@ -1,74 +1,41 @@
 import { Injectable } from '@nestjs/common';
-import { MAX_FIELD_VALUE_LENGTH } from '../concur/concur.types.js';
+import { checkContract, type ContractName } from '../concur/contract/contract.js';
+import type { ItemLevel } from '../concur/concur.types.js';
+import { canonicalFieldId, sameFieldId } from '../concur/field-id.js';
+import { contractIssues, failure, type Failure, type ValidationIssue } from './sandbox.errors.js';
+import { principalUserId, sameUserId, type Principal } from './sandbox.principal.js';
+import {
+  SANDBOX_REPORT_ID,
+  SANDBOX_USER,
+  seedEntries,
+  seedReports,
+  type CustomDatum,
+  type ReportAllocation,
+  type ReportDetails,
+  type ReportExpenseDetail,
+  type V3CustomField,
+  type V3Entry,
+  type V3FieldName,
+} from './sandbox.seed.js';
 
-/** The one demo user who owns every sandbox report. */
-export const SANDBOX_USER = {
-  uuid: '5c1f0e2a-7b3d-4c8e-9f10-2a3b4c5d6e7f',
-  login: 'sam.employee@sandbox.example.com',
-  employeeId: 'E1001',
-  name: 'Sam Employee',
-} as const;
+export {
+  SANDBOX_COMPANY,
+  SANDBOX_REPORT_ID,
+  SANDBOX_SUBMITTED_REPORT_ID,
+  SANDBOX_USER,
+  type Amount,
+  type CustomDatum,
+  type ReportAllocation,
+  type ReportDetails,
+  type ReportExpenseDetail,
+  type V3CustomField,
+  type V3Entry,
+  type V3FieldName,
+} from './sandbox.seed.js';
 
-export const SANDBOX_REPORT_ID = 'SBXR1';
+export type V4Item = ReportDetails | ReportExpenseDetail | ReportAllocation;
 
-/** Expense Entries v3 custom field. */
-export interface V3CustomField {
-  Type: 'Text';
-  Value: string | null;
-  Code: string | null;
-  ListItemID: null;
-}
-
-export type V3FieldName = `Custom${number}` | `OrgUnit${number}`;
-
-export type V3Entry = {
-  ID: string;
-  ReportID: string;
-  ExpenseTypeName: string;
-  TransactionAmount: number;
-  TransactionCurrencyCode: string;
-  TransactionDate: string;
-} & { [field in V3FieldName]?: V3CustomField };
-
-export interface V4CustomDatum {
-  id: string;
-  value: string | null;
-  isValid: boolean;
-}
-
-export interface V4Amount {
-  value: number;
-  currencyCode: string;
-}
-
-export interface V4Report {
-  reportId: string;
-  name: string;
-  reportDate: string;
-  totalClaimedAmount: V4Amount;
-  customData: V4CustomDatum[];
-}
-
-export interface V4Expense {
-  expenseId: string;
-  reportId: string;
-  expenseType: { id: string; name: string };
-  transactionDate: string;
-  transactionAmount: V4Amount;
-  customData: V4CustomDatum[];
-}
-
-export interface V4Allocation {
-  allocationId: string;
-  expenseId: string;
-  percentage: number;
-  allocationAmount: V4Amount;
-  customData: V4CustomDatum[];
-}
-
-export type V4Item = V4Report | V4Expense | V4Allocation;
-
-/** The parts of a v4 resource path. */
+/** The parts of a v4 resource path (`/expensereports/v4/users/{userID}/context/{contextType}/reports/{reportId}...`). */
 export interface V4Path {
   userId: string;
   context: string;
@@ -84,63 +51,119 @@ export interface RecordedRequest {
   path: string;
   correlationId: string | null;
   status: number;
+  /** Who the call was made as: `company` or `user:<uuid>`; null when no valid token came with it (and for token calls). */
+  principal: Principal | null;
 }
 
-export type StoreResult<T> = { ok: true; value: T } | { ok: false; status: 400 | 403 | 404; message: string };
+export type StoreResult<T> = { ok: true; value: T } | Failure;
+
+/** One report of the state: its header, expenses and allocations, each as the API answers it. */
+export interface SandboxReportState {
+  report: ReportDetails;
+  expenses: ReportExpenseDetail[];
+  allocations: ReportAllocation[];
+}
 
 export interface SandboxState {
   user: typeof SANDBOX_USER;
   /** The demo user's Concur UUID (same as user.uuid). */
   userId: string;
   entries: V3Entry[];
-  report: V4Report;
-  expenses: V4Expense[];
-  allocations: V4Allocation[];
+  /** The unsubmitted report SBXR1, with its expenses and allocations below. */
+  report: ReportDetails;
+  expenses: ReportExpenseDetail[];
+  allocations: ReportAllocation[];
+  /** Every report, SBXR1 first. */
+  reports: SandboxReportState[];
   tokenRequests: number;
   apiRequests: number;
   updates: number;
   requests: RecordedRequest[];
 }
 
+/** Where a launchable v4 item lives, for the launcher. */
+export interface LocatedItem {
+  level: ItemLevel;
+  reportId: string;
+  ownerId: string;
+  submitted: boolean;
+  expenseId?: string;
+  allocationId?: string;
+  /** ALLOCATION: the allocation's expense (a launch's expense_ids). */
+  expenseIds?: string;
+}
+
+interface ReportRecord {
+  report: ReportDetails;
+  expenses: Map<string, ReportExpenseDetail>;
+  allocations: Map<string, ReportAllocation>;
+}
+
+interface EntryRecord {
+  ownerId: string;
+  entry: V3Entry;
+}
+
+/** A CustomData item of a PATCH, after the contract check. */
+interface CustomDataChange {
+  id: string;
+  value?: string;
+  isValid?: boolean;
+}
+
+const CONTEXTS = ['TRAVELER', 'PROXY'];
+/** Approval statuses in which the owner may still edit: not submitted, sent back. */
+const EDITABLE_STATUSES = new Set(['A_NOTF', 'A_RESU']);
 const V3_FIELD = /^(Custom([1-9]|[1-3][0-9]|40)|OrgUnit[1-6])$/;
-const V4_FIELD = /^(custom([1-9]|[1-3][0-9]|40)|orgUnit[1-6])$/;
 const RING_SIZE = 200;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+export function isSubmitted(report: ReportDetails): boolean {
+  return !EDITABLE_STATUSES.has(report.approvalStatusId);
 }
 
-function valueProblem(value: unknown, name: string): string | undefined {
-  if (value === null) return undefined;
-  if (typeof value !== 'string') return `${name}: value must be a string or null`;
-  if (value.length > MAX_FIELD_VALUE_LENGTH) return `${name}: value is longer than ${MAX_FIELD_VALUE_LENGTH} characters`;
-  return undefined;
+function clone<T>(value: T): T {
+  return structuredClone(value);
 }
 
-function v3Fields(): { [field in V3FieldName]?: V3CustomField } {
-  const fields: { [field in V3FieldName]?: V3CustomField } = {};
-  const names = [
-    ...Array.from({ length: 10 }, (_, i) => `Custom${i + 1}` as V3FieldName),
-    ...Array.from({ length: 3 }, (_, i) => `OrgUnit${i + 1}` as V3FieldName),
-  ];
-  for (const name of names) fields[name] = { Type: 'Text', Value: null, Code: null, ListItemID: null };
-  return fields;
+/** The request body checked against its documented schema: a 400 listing every problem, or nothing. */
+function contractFailure(contract: ContractName, body: unknown): Failure | undefined {
+  const check = checkContract(contract, body);
+  if (check.ok) return undefined;
+  return failure(400, `The request body does not match ${contract.split('.')[1]}`, contractIssues(contract, check.errors));
 }
 
-function v4CustomData(): V4CustomDatum[] {
-  return [
-    ...Array.from({ length: 10 }, (_, i) => ({ id: `custom${i + 1}`, value: null, isValid: true })),
-    ...Array.from({ length: 3 }, (_, i) => ({ id: `orgUnit${i + 1}`, value: null, isValid: true })),
-  ];
+/** The page's CustomData `id` has no pattern: an id that names no custom or org unit field is refused here. */
+function unknownFields(changes: CustomDataChange[], at: string): Failure | undefined {
+  const issues: ValidationIssue[] = changes.flatMap((change, i) =>
+    canonicalFieldId(change.id)
+      ? []
+      : [{ id: `${at}/${i}/id`, message: `'${change.id}' is no custom or org unit field (custom1..40, orgUnit1..6)`, source: 'customData' }],
+  );
+  return issues.length ? failure(400, 'customData names an unknown field', issues) : undefined;
 }
 
-/** The fake Concur's data: one demo user's v3 entries and one v4 report, kept in memory. */
+/**
+ * JSON Merge Patch of CustomData, item by item: an id matches the stored one whatever its case or
+ * leading zeros (`custom09` is `custom9`), and the stored spelling stays; a field the item does not
+ * have yet is added in its canonical spelling. A member left out stays as it is.
+ */
+function mergeCustomData(stored: CustomDatum[], changes: CustomDataChange[]): void {
+  for (const change of changes) {
+    const current = stored.find((d) => sameFieldId(d.id, change.id));
+    if (current) {
+      if (change.value !== undefined) current.value = change.value;
+      current.isValid = change.isValid ?? true;
+    } else {
+      stored.push({ id: canonicalFieldId(change.id)!, value: change.value ?? null, isValid: change.isValid ?? true });
+    }
+  }
+}
+
+/** The fake Concur's data: the demo user's v3 entries and v4 reports, kept in memory, and the log of calls. */
 @Injectable()
 export class SandboxStore {
-  private entries = new Map<string, V3Entry>();
-  private report: V4Report;
-  private expenses = new Map<string, V4Expense>();
-  private allocations = new Map<string, V4Allocation>();
+  private entries = new Map<string, EntryRecord>();
+  private reports = new Map<string, ReportRecord>();
   private requests: RecordedRequest[] = [];
   private counters = { tokenRequests: 0, apiRequests: 0, updates: 0 };
 
@@ -150,129 +173,109 @@ export class SandboxStore {
 
   /** Back to the seeded data, with counters and the request log emptied. */
   reset(): void {
-    this.entries = new Map(
-      [
+    this.entries = new Map(seedEntries().map((entry) => [entry.ID, { ownerId: SANDBOX_USER.uuid, entry }]));
+    this.reports = new Map(
+      seedReports().map((seed) => [
+        seed.report.reportId,
         {
-          ID: 'SBXE1$a7Kq',
-          ReportID: 'SBXV3R1',
-          ExpenseTypeName: 'Hotel',
-          TransactionAmount: 189.0,
-          TransactionCurrencyCode: 'EUR',
-          TransactionDate: '2026-11-02T00:00:00',
-          ...v3Fields(),
+          report: seed.report,
+          expenses: new Map(seed.expenses.map((e) => [e.expenseId, e])),
+          allocations: new Map(seed.allocations.map((a) => [a.allocationId, a])),
         },
-        {
-          ID: 'SBXE2$b8Lr',
-          ReportID: 'SBXV3R1',
-          ExpenseTypeName: 'Taxi',
-          TransactionAmount: 42.5,
-          TransactionCurrencyCode: 'EUR',
-          TransactionDate: '2026-11-03T00:00:00',
-          ...v3Fields(),
-        },
-      ].map((entry) => [entry.ID, entry]),
+      ]),
     );
-    const expenses: V4Expense[] = [
-      {
-        expenseId: 'SBXX1',
-        reportId: SANDBOX_REPORT_ID,
-        expenseType: { id: 'LODNG', name: 'Hotel' },
-        transactionDate: '2026-11-02',
-        transactionAmount: { value: 240.0, currencyCode: 'EUR' },
-        customData: v4CustomData(),
-      },
-      {
-        expenseId: 'SBXX2',
-        reportId: SANDBOX_REPORT_ID,
-        expenseType: { id: 'TRAIN', name: 'Train' },
-        transactionDate: '2026-11-04',
-        transactionAmount: { value: 86.4, currencyCode: 'EUR' },
-        customData: v4CustomData(),
-      },
-    ];
-    this.expenses = new Map(expenses.map((e) => [e.expenseId, e]));
-    this.allocations = new Map([
-      [
-        'SBXA1',
-        {
-          allocationId: 'SBXA1',
-          expenseId: 'SBXX1',
-          percentage: 50,
-          allocationAmount: { value: 120.0, currencyCode: 'EUR' },
-          customData: v4CustomData(),
-        },
-      ],
-    ]);
-    this.report = {
-      reportId: SANDBOX_REPORT_ID,
-      name: 'November client visits',
-      reportDate: '2026-11-05',
-      totalClaimedAmount: { value: 326.4, currencyCode: 'EUR' },
-      customData: v4CustomData(),
-    };
     this.requests = [];
     this.counters = { tokenRequests: 0, apiRequests: 0, updates: 0 };
   }
 
+  // ---- Expense Entries v3 ------------------------------------------------------------------
+
+  /** A copy of a v3 entry, for the launcher and the page (no access check). */
   getEntry(id: string): V3Entry | undefined {
-    const entry = this.entries.get(id);
-    return entry && structuredClone(entry);
+    const record = this.entries.get(id);
+    return record && clone(record.entry);
   }
 
-  /** Applies the `Value` of each CustomN/OrgUnitN in a partial v3 entry; anything else in the body is ignored. */
-  updateEntry(id: string, body: unknown): StoreResult<V3Entry> {
-    const entry = this.entries.get(id);
-    if (!entry) return { ok: false, status: 404, message: `Expense entry ${id} was not found` };
-    if (!isRecord(body)) return { ok: false, status: 400, message: 'The body must be a JSON object' };
-    const changes: Array<[V3FieldName, string | null]> = [];
-    for (const [name, field] of Object.entries(body)) {
-      if (!V3_FIELD.test(name)) continue;
-      if (!isRecord(field) || !('Value' in field)) return { ok: false, status: 400, message: `${name}: expected { "Value": ... }` };
-      const problem = valueProblem(field.Value, name);
-      if (problem) return { ok: false, status: 400, message: problem };
-      changes.push([name as V3FieldName, field.Value as string | null]);
-    }
+  /** GET /api/v3.0/expense/entries/{id} as `principal`. */
+  readEntry(id: string, principal: Principal): StoreResult<V3Entry> {
+    const found = this.findEntry(id, principal);
+    return found.ok ? { ok: true, value: clone(found.value.entry) } : found;
+  }
+
+  /**
+   * PUT /api/v3.0/expense/entries/{id}: the body must be an EntryPut (Entries.swagger2.json), whose
+   * Custom1..40 and OrgUnit1..6 are plain strings. Their values are stored; other members are accepted and not applied.
+   */
+  updateEntry(id: string, body: unknown, principal: Principal, now = new Date()): StoreResult<void> {
+    const found = this.findEntry(id, principal);
+    if (!found.ok) return found;
+    const refused = contractFailure('v3.EntryPut', body);
+    if (refused) return refused;
+    const { entry } = found.value;
+    const changes = Object.entries(body as Record<string, unknown>).filter(([name]) => V3_FIELD.test(name)) as Array<[V3FieldName, string]>;
     for (const [name, value] of changes) {
-      const current = entry[name] ?? { Type: 'Text', Value: null, Code: null, ListItemID: null };
+      const current: V3CustomField = entry[name] ?? { Type: 'Text', Value: null, Code: null, ListItemID: null };
       entry[name] = { ...current, Value: value };
     }
-    if (changes.length) this.counters.updates += 1;
-    return { ok: true, value: structuredClone(entry) };
-  }
-
-  getV4(path: V4Path): StoreResult<V4Item> {
-    const found = this.findV4(path);
-    return found.ok ? { ok: true, value: structuredClone(found.value) } : found;
-  }
-
-  /** JSON Merge Patch of `customData`, merged by id; other members of the body are ignored. */
-  patchV4(path: V4Path, body: unknown): StoreResult<void> {
-    const found = this.findV4(path);
-    if (!found.ok) return found;
-    if (!isRecord(body)) return { ok: false, status: 400, message: 'The body must be a JSON object' };
-    if (body.customData === undefined) return { ok: true, value: undefined };
-    if (!Array.isArray(body.customData)) return { ok: false, status: 400, message: 'customData must be an array' };
-    const changes: V4CustomDatum[] = [];
-    for (const datum of body.customData) {
-      if (!isRecord(datum) || typeof datum.id !== 'string' || !V4_FIELD.test(datum.id)) {
-        return { ok: false, status: 400, message: 'customData: each item needs an id such as custom9 or orgUnit1' };
-      }
-      const problem = valueProblem(datum.value, datum.id);
-      if (problem) return { ok: false, status: 400, message: problem };
-      if (datum.isValid !== undefined && typeof datum.isValid !== 'boolean') {
-        return { ok: false, status: 400, message: `${datum.id}: isValid must be a boolean` };
-      }
-      changes.push({ id: datum.id, value: datum.value as string | null, isValid: datum.isValid ?? true });
+    if (changes.length) {
+      entry.LastModified = now.toISOString().slice(0, 19);
+      this.counters.updates += 1;
     }
-    const customData = found.value.customData;
-    for (const change of changes) {
-      const index = customData.findIndex((d) => d.id === change.id);
-      if (index >= 0) customData[index] = change;
-      else customData.push(change);
-    }
-    if (changes.length) this.counters.updates += 1;
     return { ok: true, value: undefined };
   }
+
+  // ---- Expense Reports v4 ------------------------------------------------------------------
+
+  /** GET of a report header, expense or allocation on its user-context path, as `principal`. */
+  readV4(path: V4Path, principal: Principal): StoreResult<V4Item> {
+    const found = this.resolve(path, principal);
+    if (!found.ok) return found;
+    const { record, expense, allocation } = found.value;
+    return { ok: true, value: clone(allocation ?? expense ?? record.report) };
+  }
+
+  /**
+   * PATCH on a user-context path (JSON Merge Patch). The header takes an UpdateReport, an expense an
+   * UpdateReportExpense, an allocation an UpdateReportAllocation (whose expenseIds must name the
+   * allocation's expense); none of them in a submitted report. customData and businessPurpose are
+   * applied; the other documented members are accepted and not applied.
+   */
+  patchV4(path: V4Path, body: unknown, principal: Principal): StoreResult<void> {
+    const found = this.resolve(path, principal);
+    if (!found.ok) return found;
+    const { record, expense, allocation } = found.value;
+    if (allocation) return this.patchAllocation(record, allocation, body);
+    if (expense) return this.patchExpense(record, expense, body, 'v4.UpdateReportExpense');
+    return this.patchHeader(record, body);
+  }
+
+  /**
+   * PATCH /expensereports/v4/reports/{reportId}/expenses/{expenseId}: an expense in an unsubmitted or
+   * submitted report, businessPurpose and customData only (v4.expenses.markdown, UpdateReportExpenseCompact).
+   */
+  patchExpenseOfReport(reportId: string, expenseId: string, body: unknown, principal: Principal): StoreResult<void> {
+    const record = this.reports.get(reportId);
+    if (!record) return failure(404, `Report ${reportId} was not found`);
+    const denied = this.deniedOwner(principal, record.report.userId);
+    if (denied) return denied;
+    const expense = record.expenses.get(expenseId);
+    if (!expense) return failure(404, `Expense ${expenseId} was not found in report ${reportId}`);
+    return this.patchExpense(record, expense, body, 'v4.UpdateReportExpenseCompact');
+  }
+
+  /** The report, expense or allocation a launch names, in whichever report holds it. */
+  locate(level: ItemLevel, id: string): LocatedItem | undefined {
+    for (const record of this.reports.values()) {
+      const base = { level, reportId: record.report.reportId, ownerId: record.report.userId, submitted: isSubmitted(record.report) };
+      if (level === 'HEADER' && record.report.reportId === id) return base;
+      if (level === 'ENTRY' && record.expenses.has(id)) return { ...base, expenseId: id };
+      const allocation = level === 'ALLOCATION' ? record.allocations.get(id) : undefined;
+      if (allocation) return { ...base, allocationId: id, expenseIds: allocation.expenseId };
+    }
+    return undefined;
+  }
+
+  // ---- counters, request log, state ----------------------------------------------------------
 
   countTokenRequest(): void {
     this.counters.tokenRequests += 1;
@@ -282,9 +285,9 @@ export class SandboxStore {
     return this.counters.tokenRequests;
   }
 
-  record(request: Omit<RecordedRequest, 'at'>, at = new Date()): void {
+  record(request: Omit<RecordedRequest, 'at' | 'principal'> & { principal?: Principal | null }, at = new Date()): void {
     if (!request.path.includes('/oauth2/')) this.counters.apiRequests += 1;
-    this.requests.push({ at: at.toISOString(), ...request });
+    this.requests.push({ at: at.toISOString(), ...request, principal: request.principal ?? null });
     if (this.requests.length > RING_SIZE) this.requests.splice(0, this.requests.length - RING_SIZE);
   }
 
@@ -294,13 +297,20 @@ export class SandboxStore {
   }
 
   state(): SandboxState {
+    const reports = [...this.reports.values()].map((r) => ({
+      report: clone(r.report),
+      expenses: [...r.expenses.values()].map(clone),
+      allocations: [...r.allocations.values()].map(clone),
+    }));
+    const main = reports.find((r) => r.report.reportId === SANDBOX_REPORT_ID)!;
     return {
       user: SANDBOX_USER,
       userId: SANDBOX_USER.uuid,
-      entries: [...this.entries.values()].map((e) => structuredClone(e)),
-      report: structuredClone(this.report),
-      expenses: [...this.expenses.values()].map((e) => structuredClone(e)),
-      allocations: [...this.allocations.values()].map((a) => structuredClone(a)),
+      entries: [...this.entries.values()].map((r) => clone(r.entry)),
+      report: main.report,
+      expenses: main.expenses,
+      allocations: main.allocations,
+      reports,
       tokenRequests: this.counters.tokenRequests,
       apiRequests: this.counters.apiRequests,
       updates: this.counters.updates,
@@ -308,22 +318,125 @@ export class SandboxStore {
     };
   }
 
-  private findV4(path: V4Path): StoreResult<V4Item> {
-    if (path.context !== 'TRAVELER' && path.context !== 'PROXY') {
-      return { ok: false, status: 404, message: `Unknown context ${path.context}` };
+  // ---- private -----------------------------------------------------------------------------
+
+  private findEntry(id: string, principal: Principal): StoreResult<EntryRecord> {
+    const record = this.entries.get(id);
+    if (!record) return failure(404, `Expense entry ${id} was not found`);
+    const denied = this.deniedOwner(principal, record.ownerId);
+    return denied ?? { ok: true, value: record };
+  }
+
+  /** A user token reads and writes its own user's reports only; the company token all of them. */
+  private deniedOwner(principal: Principal, ownerId: string): Failure | undefined {
+    const user = principalUserId(principal);
+    if (user === undefined || sameUserId(user, ownerId)) return undefined;
+    return failure(403, "This user's token may not access another user's expense data");
+  }
+
+  private resolve(
+    path: V4Path,
+    principal: Principal,
+  ): StoreResult<{ record: ReportRecord; expense?: ReportExpenseDetail; allocation?: ReportAllocation }> {
+    if (!CONTEXTS.includes(path.context)) {
+      return failure(400, `contextType ${path.context} is not supported`, [
+        { id: 'contextType', message: `Supported values: ${CONTEXTS.join(', ')}`, source: 'path' },
+      ]);
     }
-    if (path.userId !== SANDBOX_USER.uuid) return { ok: false, status: 403, message: 'No access to this user' };
-    if (path.reportId !== this.report.reportId) return { ok: false, status: 404, message: `Report ${path.reportId} was not found` };
+    const user = principalUserId(principal);
+    if (user !== undefined && !sameUserId(user, path.userId)) {
+      return failure(403, `This user's token may not act for user ${path.userId}`);
+    }
+    const record = this.reports.get(path.reportId);
+    if (!record) return failure(404, `Report ${path.reportId} was not found`);
+    const denied = this.deniedOwner(principal, record.report.userId);
+    if (denied) return denied;
+    if (!sameUserId(record.report.userId, path.userId)) {
+      return failure(403, `Report ${path.reportId} does not belong to user ${path.userId}`);
+    }
     if (path.expenseId !== undefined) {
-      const expense = this.expenses.get(path.expenseId);
-      return expense ? { ok: true, value: expense } : { ok: false, status: 404, message: `Expense ${path.expenseId} was not found` };
+      const expense = record.expenses.get(path.expenseId);
+      return expense
+        ? { ok: true, value: { record, expense } }
+        : failure(404, `Expense ${path.expenseId} was not found in report ${path.reportId}`);
     }
     if (path.allocationId !== undefined) {
-      const allocation = this.allocations.get(path.allocationId);
+      const allocation = record.allocations.get(path.allocationId);
       return allocation
-        ? { ok: true, value: allocation }
-        : { ok: false, status: 404, message: `Allocation ${path.allocationId} was not found` };
+        ? { ok: true, value: { record, allocation } }
+        : failure(404, `Allocation ${path.allocationId} was not found in report ${path.reportId}`);
     }
-    return { ok: true, value: this.report };
+    return { ok: true, value: { record } };
+  }
+
+  private patchHeader(record: ReportRecord, body: unknown): StoreResult<void> {
+    const refused = contractFailure('v4.UpdateReport', body);
+    if (refused) return refused;
+    const patch = body as { customData?: CustomDataChange[]; businessPurpose?: string };
+    const unknown = unknownFields(patch.customData ?? [], '/customData');
+    if (unknown) return unknown;
+    const { report } = record;
+    if (isSubmitted(report)) {
+      return failure(400, `Report ${report.reportId} is submitted (${report.approvalStatus}): its header can no longer be changed`);
+    }
+    mergeCustomData(report.customData, patch.customData ?? []);
+    if (patch.businessPurpose !== undefined) report.businessPurpose = patch.businessPurpose;
+    this.countUpdate(patch);
+    return { ok: true, value: undefined };
+  }
+
+  private patchExpense(
+    record: ReportRecord,
+    expense: ReportExpenseDetail,
+    body: unknown,
+    contract: 'v4.UpdateReportExpense' | 'v4.UpdateReportExpenseCompact',
+  ): StoreResult<void> {
+    const refused = contractFailure(contract, body);
+    if (refused) return refused;
+    const patch = body as { customData?: CustomDataChange[]; businessPurpose?: string };
+    const unknown = unknownFields(patch.customData ?? [], '/customData');
+    if (unknown) return unknown;
+    const { report } = record;
+    if (contract === 'v4.UpdateReportExpense' && isSubmitted(report)) {
+      return failure(
+        400,
+        `Report ${report.reportId} is submitted (${report.approvalStatus}): its expense ${expense.expenseId} can only be changed with ` +
+          `PATCH /expensereports/v4/reports/${report.reportId}/expenses/${expense.expenseId} (businessPurpose and customData)`,
+      );
+    }
+    mergeCustomData(expense.customData, patch.customData ?? []);
+    if (patch.businessPurpose !== undefined) expense.businessPurpose = patch.businessPurpose;
+    this.countUpdate(patch);
+    return { ok: true, value: undefined };
+  }
+
+  private patchAllocation(record: ReportRecord, allocation: ReportAllocation, body: unknown): StoreResult<void> {
+    const refused = contractFailure('v4.UpdateReportAllocation', body);
+    if (refused) return refused;
+    const patch = body as { allocation: { customData?: CustomDataChange[] }; expenseIds: string[] };
+    const unknown = unknownFields(patch.allocation.customData ?? [], '/allocation/customData');
+    if (unknown) return unknown;
+    const { report } = record;
+    const issues: ValidationIssue[] = [];
+    if (!patch.expenseIds.includes(allocation.expenseId)) {
+      const message = `must include ${allocation.expenseId}, the expense of allocation ${allocation.allocationId}`;
+      issues.push({ id: '/expenseIds', message, source: 'expenseIds' });
+    }
+    patch.expenseIds.forEach((id, i) => {
+      if (!record.expenses.has(id)) {
+        issues.push({ id: `/expenseIds/${i}`, message: `${id} is no expense of report ${report.reportId}`, source: 'expenseIds' });
+      }
+    });
+    if (issues.length) return failure(400, 'expenseIds does not match the allocation', issues);
+    if (isSubmitted(report)) {
+      return failure(400, `Report ${report.reportId} is submitted (${report.approvalStatus}): its allocations can no longer be changed`);
+    }
+    mergeCustomData(allocation.customData, patch.allocation.customData ?? []);
+    this.countUpdate({ customData: patch.allocation.customData });
+    return { ok: true, value: undefined };
+  }
+
+  private countUpdate(patch: { customData?: CustomDataChange[]; businessPurpose?: string }): void {
+    if ((patch.customData?.length ?? 0) > 0 || patch.businessPurpose !== undefined) this.counters.updates += 1;
   }
 }
