@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { AuditAccessModule } from './audit/access/access.module.js';
 import { AuditWorkbenchModule } from './audit/workbench/workbench.module.js';
 import { bodyParsers } from './common/body-parsers.js';
+import { SANDBOX_PATH_PREFIX } from './concur/host-allow-list.js';
 import { correlationMiddleware } from './common/correlation.middleware.js';
 import { GlobalExceptionFilter } from './common/global-exception.filter.js';
 import { registerViewHelpers } from './i18n/page-locale.js';
@@ -70,7 +71,12 @@ export function configureApp(app: NestExpressApplication): void {
   app.use(launchPathRewrite(config));
   const respondWithError = (err: Parameters<GlobalExceptionFilter['catch']>[0], req: Request, res: Response) =>
     filter.catch(err, hostOf(req, res));
-  for (const parser of bodyParsers(respondWithError)) app.use(parser);
+  // The stand-in Concur reads its own bodies, so it answers a malformed or oversized one as
+  // Concur does (an ErrorMessage or OAuth error body), not with the connector's error page.
+  const sandboxApi = `${SANDBOX_PATH_PREFIX}/`;
+  for (const parser of bodyParsers(respondWithError)) {
+    app.use((req: Request, res: Response, next: NextFunction) => (req.path.startsWith(sandboxApi) ? next() : parser(req, res, next)));
+  }
   app.use(cookieParser());
 
   app.useStaticAssets(join(PACKAGE_ROOT, 'public'), { prefix: '/assets/', index: false, maxAge: '1h' });

@@ -37,15 +37,27 @@ describe('logs carry no secrets', () => {
     const oauth = h.app.get(SandboxOAuth);
     const issueAccess = oauth.issueAccessToken.bind(oauth);
     const issueRefresh = oauth.issueRefreshToken.bind(oauth);
-    jest.spyOn(oauth, 'issueAccessToken').mockImplementation((now?: number) => {
-      const issued = issueAccess(now);
-      keep('access token', issued.accessToken);
+    const issueCode = oauth.issueAuthorizationCode.bind(oauth);
+    const answer = oauth.token.bind(oauth);
+    jest.spyOn(oauth, 'issueAccessToken').mockImplementation((...args: Parameters<typeof issueAccess>) => {
+      const issued = issueAccess(...args);
+      keep(args[0] === 'company' ? 'access token' : "user's access token", issued.accessToken);
       return issued;
     });
-    jest.spyOn(oauth, 'issueRefreshToken').mockImplementation(() => {
-      const issued = issueRefresh();
-      keep('rotated refresh token', issued);
+    jest.spyOn(oauth, 'issueRefreshToken').mockImplementation((...args: Parameters<typeof issueRefresh>) => {
+      const issued = issueRefresh(...args);
+      keep(args[0] === 'company' ? 'rotated refresh token' : "user's refresh token", issued.refreshToken);
       return issued;
+    });
+    jest.spyOn(oauth, 'issueAuthorizationCode').mockImplementation((...args: Parameters<typeof issueCode>) => {
+      const code = issueCode(...args);
+      keepEncoded("sandbox launcher's client_auth_code", code);
+      return code;
+    });
+    jest.spyOn(oauth, 'token').mockImplementation((...args: Parameters<typeof answer>) => {
+      const reply = answer(...args);
+      keep('id_token', (reply.body as { id_token?: string } | undefined)?.id_token);
+      return reply;
     });
 
     const tenant = h.config.tenants[0];
@@ -96,6 +108,10 @@ describe('logs carry no secrets', () => {
     await h.http.get('/system/v1.0/testconnection').set('Authorization', `Basic ${good}`).expect(200);
     await h.http.get('/system/v1.0/testconnection').set('Authorization', `Basic ${bad}`).expect(401);
 
+    // As the user: the sandbox launcher's URL carries a client_auth_code that the connector exchanges.
+    const asUser = (await h.http.get('/sandbox/api/launch-url').query({ version: '4', level: 'ENTRY', id: ids.expenseIds[0] }).expect(200)).body.url as string;
+    await launchAndSave(asUser, 'PRJ-1003', 'redact-user');
+
     const forged = signedUrl(h, 4, v4Params(h, ids, 'HEADER', { client_auth_code: 'forged-auth-code-55' }), { password: 'guessed-password-1' });
     keepEncoded('forged launch signature', signatureOf(forged));
     keepEncoded('client_auth_code', 'forged-auth-code-55');
@@ -112,13 +128,24 @@ describe('logs carry no secrets', () => {
     // Lines logged while serving a request carry its correlation ID.
     const rejected = parsed.filter((l) => l.correlationId === 'redact-forged');
     expect(rejected.map((l) => l.context ?? 'request')).toEqual(expect.arrayContaining(['SignatureGuard', 'HttpError', 'request']));
-    expect(parsed.some((l) => l.context === 'TokenService' && typeof l.correlationId === 'string')).toBe(true);
+    expect(parsed.some((l) => l.context === 'OAuthClient' && typeof l.correlationId === 'string')).toBe(true);
     expect(parsed.filter((l) => typeof (l.req as { path?: string } | undefined)?.path === 'string').every((l) => !(l.req as { path: string }).path.includes('?'))).toBe(true);
   });
 
   it('saw the secrets it checks for (tokens were issued and rotated)', () => {
     const names = new Set(secrets.values());
-    for (const name of ['access token', 'rotated refresh token', 'launch signature', 'session cookie', 'CSRF token', 'client_auth_code']) {
+    for (const name of [
+      'access token',
+      'rotated refresh token',
+      "user's access token",
+      "user's refresh token",
+      "sandbox launcher's client_auth_code",
+      'id_token',
+      'launch signature',
+      'session cookie',
+      'CSRF token',
+      'client_auth_code',
+    ]) {
       expect(names).toContain(name);
     }
   });
