@@ -134,8 +134,11 @@ describe("saves in the shapes Concur documents, against the strict sandbox", () 
     expect(await writes()).toEqual([]);
   });
 
-  it('a header in a submitted report: Concur refuses, and its own words reach the log, the audit and the page', async () => {
-    const { done, id } = await save(v4Url('HEADER', 'SBXR2'), 'PRJ-1006');
+  it.each([
+    ['HEADER', 'SBXR2'],
+    ['ALLOCATION', 'SBXR2/allocations/SBXA3'],
+  ] as const)('%s of a submitted report: Concur refuses, and its own words reach the audit and the page', async (level, path) => {
+    const { done, id } = await save(v4Url(level, path, level === 'ALLOCATION' ? { expense_ids: 'SBXX3' } : {}), 'PRJ-1006');
     expect(done.status).toBe(502);
     expect(done.text).toContain('Concur said:');
     const failed = (await h.audit.eventsOfLaunch(id)).at(-1)!;

@@ -73,3 +73,16 @@ export interface LaunchSession {
    */
   userGrant?: string;
 }
+
+/** Who, where and what of a launch session, as its audit events record it. */
+export function auditSubjectOf(session: LaunchSession) {
+  return {
+    tenantId: session.tenantId,
+    companyDomain: session.companyDomain,
+    actingUser: session.userId,
+    reportOwner: session.reportOwnerUserId,
+    itemUrl: session.item.url,
+    launchId: session.id,
+    field: session.field,
+  };
+}

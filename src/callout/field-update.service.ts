@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuditEventInput } from '../audit/audit.types.js';
 import { LaunchSessionService } from '../auth/launch-session.service.js';
-import type { LaunchSession } from '../auth/launch.types.js';
+import { auditSubjectOf, type LaunchSession } from '../auth/launch.types.js';
 import { CLOSE_AND_RELAUNCH, PageException } from '../common/page.exception.js';
 import type { RequestMeta } from '../common/request-meta.js';
 import { AppConfig, type TenantConfig, Tenants } from '../config/index.js';
@@ -165,13 +165,7 @@ export class FieldUpdateService {
     token: string,
   ): Promise<UpdateResult> {
     const base = {
-      tenantId: session.tenantId,
-      companyDomain: session.companyDomain,
-      actingUser: session.userId,
-      reportOwner: session.reportOwnerUserId,
-      itemUrl: session.item.url,
-      launchId: session.id,
-      field: session.field,
+      ...auditSubjectOf(session),
       oldValue: session.itemView?.fieldValue ?? null,
       newValue: value,
       ...meta,

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { LaunchSessionService } from '../auth/launch-session.service.js';
-import type { LaunchSession } from '../auth/launch.types.js';
+import { auditSubjectOf, type LaunchSession } from '../auth/launch.types.js';
 import { CLOSE_AND_RELAUNCH, PageException } from '../common/page.exception.js';
 import { type TenantConfig, Tenants } from '../config/index.js';
 import { ConcurClient } from '../concur/concur.client.js';
@@ -91,13 +91,7 @@ export class SessionPageService {
           type: 'launch.rejected',
           outcome: 'failure',
           reason: error.message,
-          tenantId: session.tenantId,
-          companyDomain: session.companyDomain,
-          actingUser: session.userId,
-          reportOwner: session.reportOwnerUserId,
-          itemUrl: session.item.url,
-          launchId: session.id,
-          field: session.field,
+          ...auditSubjectOf(session),
           correlationId,
         })
         .catch((auditError: unknown) => {

@@ -108,26 +108,25 @@ const REDIRECT_FUND_REQ = req({ amount: AMOUNT_REQ, creditCardId: STR }, ['amoun
 const EXCHANGE_RATE_REQ = req({ operation: oneOf('MULTIPLY', 'DIVIDE'), value: NUM }, ['operation', 'value']);
 const EXPENSE_TYPE_REQ = req({ code: STR, id: str(5), isDeleted: BOOL, name: STR }, ['id']);
 const LOCATION_REQ = req({ city: STR, countryCode: STR, countrySubDivisionCode: STR, id: STR, name: STR });
-const MILEAGE_REQ = req(
-  {
-    hasCaravanAttached: BOOL,
-    hasDogIncluded: BOOL,
-    hasForestOrConstructionSiteRoadInRoute: BOOL,
-    hasForestRoadInRoute: BOOL,
-    hasMachinery: BOOL,
-    hasMobileCanteenOrHeavyLoadAttached: BOOL,
-    hasTrailerAttached: BOOL,
-    isMarkedAsHigherRate: BOOL,
-    odometerEnd: INT,
-    odometerStart: INT,
-    passengerCount: INT,
-    personalDistance: INT,
-    routeId: STR,
-    totalDistance: INT,
-    vehicleId: STR,
-  },
-  ['totalDistance', 'vehicleId'],
-);
+/** v4.expenses.markdown Mileage: one table, read in requests and answers alike. */
+const MILEAGE_PROPERTIES = {
+  hasCaravanAttached: BOOL,
+  hasDogIncluded: BOOL,
+  hasForestOrConstructionSiteRoadInRoute: BOOL,
+  hasForestRoadInRoute: BOOL,
+  hasMachinery: BOOL,
+  hasMobileCanteenOrHeavyLoadAttached: BOOL,
+  hasTrailerAttached: BOOL,
+  isMarkedAsHigherRate: BOOL,
+  odometerEnd: INT,
+  odometerStart: INT,
+  passengerCount: INT,
+  personalDistance: INT,
+  routeId: STR,
+  totalDistance: INT,
+  vehicleId: STR,
+};
+const MILEAGE_REQ = req(MILEAGE_PROPERTIES, ['totalDistance', 'vehicleId']);
 const PAYMENT_TYPE_REQ = req({ code: STR, id: str(4), name: STR }, ['id']);
 const RECEIPT_TYPE_REQ = req({ id: oneOf('N', 'R', 'T'), status: STR }, ['id']);
 
@@ -305,26 +304,7 @@ const EXPENSE_TAX_SUMMARY = res({
 });
 const EXPENSE_TYPE = res({ code: STR, id: STR, isDeleted: BOOL, name: STR }, ['id']);
 const LOCATION = res({ city: STR, countryCode: STR, countrySubDivisionCode: STR, id: STR, name: STR });
-const MILEAGE = res(
-  {
-    hasCaravanAttached: BOOL,
-    hasDogIncluded: BOOL,
-    hasForestOrConstructionSiteRoadInRoute: BOOL,
-    hasForestRoadInRoute: BOOL,
-    hasMachinery: BOOL,
-    hasMobileCanteenOrHeavyLoadAttached: BOOL,
-    hasTrailerAttached: BOOL,
-    isMarkedAsHigherRate: BOOL,
-    odometerEnd: INT,
-    odometerStart: INT,
-    passengerCount: INT,
-    personalDistance: INT,
-    routeId: STR,
-    totalDistance: INT,
-    vehicleId: STR,
-  },
-  ['totalDistance', 'vehicleId'],
-);
+const MILEAGE = res(MILEAGE_PROPERTIES, ['totalDistance', 'vehicleId']);
 const PAYMENT_TYPE = res({ code: STR, id: STR, name: STR }, ['id']);
 const RECEIPT_TYPE = res({ id: STR, status: STR }, ['id']);
 const TRAVEL = res({
