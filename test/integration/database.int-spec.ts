@@ -117,6 +117,8 @@ describeWith(['postgres'], 'PostgreSQL store', () => {
         ['refresh_token_enc', false],
         ['seed_hash', false],
         ['updated_at', false],
+        ['geolocation', true],
+        ['refresh_expires_at', true],
       ]);
       const { rows } = await sql<{ indexname: string }>`
         SELECT indexname FROM pg_indexes WHERE tablename = 'audit_events' AND indexname LIKE '%_idx' ORDER BY indexname`.execute(db);
@@ -168,9 +170,21 @@ describeWith(['postgres'], 'PostgreSQL store', () => {
     const repo = new TokenRepository(db);
     await repo.save({ tenant_id: 'a', refresh_token_enc: 'enc1', seed_hash: 'h1', updated_at: '2026-01-01T00:00:00.000Z' });
     await repo.save({ tenant_id: 'b', refresh_token_enc: 'encB', seed_hash: 'hB', updated_at: '2026-01-01T00:00:00.000Z' });
-    await repo.save({ tenant_id: 'a', refresh_token_enc: 'enc2', seed_hash: 'h2', updated_at: '2026-01-02T00:00:00.000Z' });
+    await repo.save({
+      tenant_id: 'a',
+      refresh_token_enc: 'enc2',
+      seed_hash: 'h2',
+      updated_at: '2026-01-02T00:00:00.000Z',
+      geolocation: 'https://eu2.api.concursolutions.com',
+      refresh_expires_at: '2027-06-01T00:00:00.000Z',
+    });
     expect(await repo.find('a')).toEqual({
-      tenant_id: 'a', refresh_token_enc: 'enc2', seed_hash: 'h2', updated_at: '2026-01-02T00:00:00.000Z',
+      tenant_id: 'a',
+      refresh_token_enc: 'enc2',
+      seed_hash: 'h2',
+      updated_at: '2026-01-02T00:00:00.000Z',
+      geolocation: 'https://eu2.api.concursolutions.com',
+      refresh_expires_at: '2027-06-01T00:00:00.000Z',
     });
     expect((await repo.find('b'))?.refresh_token_enc).toBe('encB');
     expect(await repo.find('nobody')).toBeUndefined();
