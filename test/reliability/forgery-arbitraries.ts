@@ -596,7 +596,7 @@ const OPS: Record<string, { versions: Version[]; run: Op }> = {
     run: (i) => {
       const name = i.rnd.pick(valueFields(i.l));
       const value = decodedOf(i.l, name);
-      const limit = name === 'itemurl' || name === 'item_url' ? 2048 : name === 'nonce' ? 128 : 256;
+      const limit = name === 'itemurl' || name === 'item_url' ? 2048 : 256;
       const pad = i.rnd.pick(['a', '0', '-', 'ü']);
       return forge(i, 'value.overlong', setValue(i, name, value + pad.repeat(Math.max(1, limit + 1 - value.length + i.rnd.int(50)))));
     },
@@ -1128,6 +1128,21 @@ const OPS: Record<string, { versions: Version[]; run: Op }> = {
     versions: [4],
     run: (i) => ({ kind: 'unsigned.all-dropped', steps: [{ url: url(i, pieces(i).filter((p) => !UNSIGNED.includes(p.name))), expect: 'accept' }] }),
   },
+  // Loose where Concur's pages are loose (issue 16): a field id in another spelling is the same field,
+  // an unusable is_mobile or language_code falls back to its default instead of failing the launch.
+  'unsigned.lenient': {
+    versions: [4],
+    run: (i) => {
+      const allowed = i.l.tenant.v4Fields[i.l.level!];
+      const [name, value] = i.rnd.pick<[string, string]>([
+        ['custom_field_launched_from', allowed[0].toUpperCase()],
+        ['custom_field_launched_from', allowed[0].replace(/(\d+)$/, '0$1')],
+        ['is_mobile', i.rnd.pick(['yes', '1', 'on'])],
+        ['language_code', i.rnd.pick(['english', 'en_GB;x', 'e', 'de-CH-x'])],
+      ]);
+      return { kind: `unsigned.lenient.${name}`, steps: [{ url: url(i, withRaw(pieces(i), name, enc(value))), expect: 'accept' }] };
+    },
+  },
   'unsigned.invalid': {
     versions: [4],
     run: (i) => {
@@ -1140,9 +1155,6 @@ const OPS: Record<string, { versions: Version[]; run: Op }> = {
         ['source', '<script>alert(1)</script>'],
         ['custom_field_launched_from', 'custom99'],
         ['custom_field_launched_from', i.rnd.pick(notAllowed)],
-        ['custom_field_launched_from', allowed[0].toUpperCase()],
-        ['is_mobile', i.rnd.pick(['yes', '1', 'on'])],
-        ['language_code', i.rnd.pick(['english', 'en_GB;x', 'e', 'de-CH-x'])],
         level === 'ALLOCATION' ? ['expense_ids', i.rnd.pick(['a b', 'X1,,<y>', Array.from({ length: 101 }, (_, k) => `E${k}`).join(',')])] : ['expense_ids', 'X1'],
         ['client_auth_code', i.rnd.pick(['a b', 'code/with/slash', 'a+b'])],
       ]);
