@@ -39,6 +39,8 @@ export async function listen(app: NestExpressApplication, port: number, host: st
   const loopback = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const origin = `${scheme}://${loopback.includes(':') ? `[${loopback}]` : loopback}:${actual}`;
   app.get(ServerAddress).set(origin);
+  const { concurOrigin } = app.get(AppConfig).sandbox;
+  if (concurOrigin) app.get(ServerAddress).useSandboxOf(concurOrigin);
   return origin;
 }
 

@@ -8,6 +8,8 @@
 //     concur.tokenRefreshSkewSeconds = 300 s before expiry; the sandbox issues tokens of
 //     tokenTtlSeconds). Target 1 token call, not 50.
 //   - With REDIS_URL (reachable): the revocation case over two replicas sharing the token cache.
+// The launches carry no client_auth_code: with one, a launch reads and writes with the user's own
+// tokens (one authorization_code exchange per launch), which is not what this section measures.
 import { randomBytes } from 'node:crypto';
 import { reachable } from '../lib/audit-data.mjs';
 import { startConnector } from '../lib/connector.mjs';
@@ -26,6 +28,14 @@ const REFRESH_SKEW_SECONDS = 300;
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Launch URLs that read with the company token: the sandbox launcher's URLs without their
+ * client_auth_code (unsigned, so the signature holds). With it, each launch exchanges its code for
+ * the user's own tokens, one token call per launch that no cache can save (v4.launch-external-url.markdown).
+ */
+const companyLaunchUrls = async (http, count) =>
+  (await launchUrls(http, count)).map((url) => url.replace(/&client_auth_code=[^&]*/, ''));
 
 /** `urls` launched by `concurrency` users, each opening its page; counts pages that did not open. */
 async function launchAll(http, urls, concurrency) {
@@ -99,7 +109,7 @@ export async function run({ short, log }) {
     await resetSandbox(http);
 
     // 1. Many launches of one tenant, from a cold start: one token for all of them.
-    const urls = await launchUrls(http, launches);
+    const urls = await companyLaunchUrls(http, launches);
     const many = await counted([http], () => launchAll(http, urls, 10));
     log(`  ${launches} launches (10 at a time), each opening its page: ${many.tokenCalls} token call(s), ${many.apiCalls} item reads${failed(many)}`);
     figures.tokenCallsLaunches = launches;
@@ -113,7 +123,7 @@ export async function run({ short, log }) {
     });
 
     // 2. Concur revokes the token: every page gets 401 for it, then all must share one new token.
-    const burst = await pagesAtOnce(http, await launchUrls(http, BURST));
+    const burst = await pagesAtOnce(http, await companyLaunchUrls(http, BURST));
     await setFaults(http, { expireTokens: true });
     const revoked = await counted([http], burst);
     const rejected = revoked.apiCalls - BURST;
@@ -131,8 +141,8 @@ export async function run({ short, log }) {
     // 3. The cached token reaches its refresh time (expiry - 300 s skew) with no 401 involved.
     const dueInSeconds = 2;
     await setFaults(http, { tokenTtlSeconds: REFRESH_SKEW_SECONDS + dueInSeconds, expireTokens: true });
-    await launchAll(http, await launchUrls(http, 1), 1); // takes a token that is due in 2 s
-    const later = await pagesAtOnce(http, await launchUrls(http, BURST));
+    await launchAll(http, await companyLaunchUrls(http, 1), 1); // takes a token that is due in 2 s
+    const later = await pagesAtOnce(http, await companyLaunchUrls(http, BURST));
     await sleep(dueInSeconds * 1000 + 300);
     const due = await counted([http], later);
     log(`  ${BURST} launches, then their ${BURST} pages at once after the cached token reached its refresh time: ${due.tokenCalls} token call(s), ${due.apiCalls - BURST} repeated item reads${failed(due)}`);
@@ -147,7 +157,7 @@ export async function run({ short, log }) {
 
     // 4. Tokens that live no longer than the refresh skew: each use is a refresh.
     await setFaults(http, { tokenTtlSeconds: 60, expireTokens: true });
-    const shortLived = await counted([http], async () => launchAll(http, await launchUrls(http, 20), 1));
+    const shortLived = await counted([http], async () => launchAll(http, await companyLaunchUrls(http, 20), 1));
     log(`  20 launches one at a time with 60 s tokens: ${shortLived.tokenCalls} token call(s)${failed(shortLived)}`);
     figures.tokenCallsShortLivedTokens20Launches = shortLived.tokenCalls;
     rows.push({
@@ -163,7 +173,9 @@ export async function run({ short, log }) {
     await app.stop();
   }
 
-  // 5. Two replicas sharing Redis (token cache and its per-tenant lock), each with its own sandbox.
+  // 5. Two replicas sharing Redis (token cache and its per-tenant lock) and one Concur: the first
+  // replica's sandbox (the second's sandbox.concurOrigin), as real replicas share one Concur and
+  // its tokens' geolocation.
   if (!(await reachable(REDIS_URL, 6379))) {
     rows.push({ metric: `token calls, ${BURST} pages at once on 2 replicas (Redis)`, value: 'skipped', target: '1', status: 'INFO', note: `skipped: Redis is not reachable at ${new URL(REDIS_URL).host}` });
     return { figures, rows };
@@ -174,14 +186,16 @@ export async function run({ short, log }) {
     config: `${OVERLAY}redis:\n  keyPrefix: "${prefix}"\n`,
     env: { REDIS_URL, CONNECTOR_ENCRYPTION_KEY: randomBytes(32).toString('base64') },
   };
-  const replicas = await Promise.all([startConnector(shared), startConnector(shared)]);
+  const serving = await startConnector(shared);
+  const joining = await startConnector({ ...shared, config: `${shared.config}sandbox:\n  concurOrigin: http://127.0.0.1:${serving.port}\n` });
+  const replicas = [serving, joining];
   const https = replicas.map((r) => client(r.port));
   try {
     await Promise.all(https.map(resetSandbox));
     // Both take the token once (the second from Redis), then Concur revokes it on both.
-    for (const h of https) await launchAll(h, await launchUrls(h, 1), 1);
+    for (const h of https) await launchAll(h, await companyLaunchUrls(h, 1), 1);
     const warm = await Promise.all(https.map(sandboxCounters));
-    const bursts = await Promise.all(https.map(async (h) => pagesAtOnce(h, await launchUrls(h, BURST / 2))));
+    const bursts = await Promise.all(https.map(async (h) => pagesAtOnce(h, await companyLaunchUrls(h, BURST / 2))));
     await Promise.all(https.map((h) => setFaults(h, { expireTokens: true })));
     const both = await counted(https, async () => {
       const outcomes = await Promise.all(bursts.map((open) => open()));

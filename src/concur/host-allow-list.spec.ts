@@ -78,4 +78,14 @@ describe(HostAllowList.name, () => {
     const sandboxItem = parseItemUrl('http://127.0.0.1:4000/sandbox/concur/api/v3.0/expense/entries/E1', 'v3', list.originsFor(tenant));
     expect(list.apiBase(tenant, sandboxItem, undefined)).toBe('http://127.0.0.1:4000/sandbox/concur');
   });
+
+  it("admits another replica's sandbox instead of its own when told to share it (sandbox.concurOrigin)", () => {
+    const { list, tenant } = setup({ sandbox: true, address: 'http://127.0.0.1:4001' });
+    (list as unknown as { serverAddress: ServerAddress }).serverAddress.useSandboxOf('http://127.0.0.1:4000/');
+    expect(list.isAllowed(tenant, 'http://127.0.0.1:4000/sandbox/concur/api/v3.0/expense/entries/E1')).toBe(true);
+    expect(list.isAllowed(tenant, 'http://localhost:4000/sandbox/concur/api/v3.0/expense/entries/E1')).toBe(true);
+    expect(list.isAllowed(tenant, 'http://127.0.0.1:4001/sandbox/concur/api/v3.0/expense/entries/E1')).toBe(false);
+    const sandboxTenant = { ...tenant, oauth: { ...tenant.oauth, baseUrl: 'sandbox' } } as TenantConfig;
+    expect(list.oauthBaseUrl(sandboxTenant)).toBe('http://127.0.0.1:4000/sandbox/concur');
+  });
 });

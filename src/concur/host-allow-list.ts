@@ -19,7 +19,7 @@ export class HostAllowList {
       pathPrefix: '',
     }));
     if (this.config.sandbox.enabled && this.serverAddress.isKnown()) {
-      origins.push({ origin: this.serverAddress.get(), pathPrefix: SANDBOX_PATH_PREFIX });
+      origins.push({ origin: this.serverAddress.sandboxOrigin(), pathPrefix: SANDBOX_PATH_PREFIX });
       // The sandbox's tokens say their API calls go to its second origin (their geolocation).
       const geo = this.serverAddress.sandboxGeoOrigin();
       if (geo) origins.push({ origin: geo, pathPrefix: SANDBOX_PATH_PREFIX });
@@ -65,7 +65,7 @@ export class HostAllowList {
   }
 
   oauthBaseUrl(tenant: TenantConfig): string {
-    if (tenant.oauth.baseUrl === 'sandbox') return `${this.serverAddress.get()}${SANDBOX_PATH_PREFIX}`;
+    if (tenant.oauth.baseUrl === 'sandbox') return `${this.serverAddress.sandboxOrigin()}${SANDBOX_PATH_PREFIX}`;
     return tenant.oauth.baseUrl.replace(/\/+$/, '');
   }
 }

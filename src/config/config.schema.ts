@@ -138,6 +138,12 @@ export class SecurityConfig {
 
 export class SandboxConfig {
   @IsBoolean() enabled = false;
+  /**
+   * Replicas on one machine that should share one stand-in Concur (as real replicas share
+   * Concur): the origin of the replica whose sandbox serves it, e.g. http://127.0.0.1:3000.
+   * Unset: this server's own sandbox.
+   */
+  @IsOptional() @IsString() @Matches(/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?$/) concurOrigin?: string;
 }
 
 export class ConnectorCredentials {

@@ -10,6 +10,8 @@ const OTHER_LOOPBACK_NAME: Readonly<Record<string, string>> = { '127.0.0.1': 'lo
 @Injectable()
 export class ServerAddress {
   private origin?: string;
+  /** Another replica's origin whose sandbox plays Concur for this one (sandbox.concurOrigin). */
+  private concurOrigin?: string;
 
   /** e.g. http://127.0.0.1:3000 (no trailing slash). */
   set(origin: string): void {
@@ -25,6 +27,16 @@ export class ServerAddress {
     return this.origin !== undefined;
   }
 
+  /** Replicas that should talk to one stand-in Concur name the origin of the one that serves it. */
+  useSandboxOf(origin: string): void {
+    this.concurOrigin = origin.replace(/\/+$/, '');
+  }
+
+  /** Where the sandbox that plays Concur for this server answers: another replica's, or this server. */
+  sandboxOrigin(): string {
+    return this.concurOrigin ?? this.get();
+  }
+
   /**
    * The sandbox's second "data center": this server under its other loopback name, same scheme and
    * port (http://localhost:3000 when the server is http://127.0.0.1:3000, and the reverse). The
@@ -33,7 +45,7 @@ export class ServerAddress {
    */
   sandboxGeoOrigin(): string | undefined {
     if (!this.origin) return undefined;
-    const url = new URL(this.origin);
+    const url = new URL(this.sandboxOrigin());
     const other = OTHER_LOOPBACK_NAME[url.hostname];
     if (!other) return undefined;
     url.hostname = other;

@@ -82,7 +82,7 @@ export class SandboxLaunch {
 
   private origin(): string {
     if (!this.serverAddress.isKnown()) throw new SandboxLaunchError(503, 'The server does not know its own address yet.');
-    return this.serverAddress.get();
+    return this.serverAddress.sandboxOrigin();
   }
 
   private v1Query(query: LaunchRequestQuery): string {
