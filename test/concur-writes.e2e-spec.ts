@@ -172,6 +172,23 @@ describe("saves in the shapes Concur documents, against the strict sandbox", () 
       expect(new Set((await writes()).map((w) => w.principal))).toEqual(new Set(['company']));
     });
 
+    it('required: a launch without a code is refused with a 401 page and audited; one with a good code opens', async () => {
+      const oauth = h.config.tenants[0].oauth;
+      oauth.userTokens = 'required';
+      try {
+        const refused = await request(h.origin).get(v4Url('ENTRY', 'SBXR1/expenses/SBXX1')).expect(401);
+        expect(refused.text).toContain('Concur did not confirm who you are');
+        const reference = referenceOf(refused.text)!;
+        const events = await h.audit.search({ correlationId: reference }, 10);
+        expect(events.events.map((e) => [e.type, e.reason])).toEqual([
+          ['launch.rejected', 'oauth.userTokens is required and the launch carried no client_auth_code'],
+        ]);
+        await openLaunch(h, await launcherUrl('ENTRY', 'SBXX1'));
+      } finally {
+        oauth.userTokens = 'preferred';
+      }
+    });
+
     it("the launcher's URL cannot be replayed (its nonce), so its code is never offered twice", async () => {
       const url = await launcherUrl('ENTRY', 'SBXX1');
       await openLaunch(h, url);
