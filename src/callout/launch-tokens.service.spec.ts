@@ -7,7 +7,7 @@ import { ConcurError } from '../concur/concur.types.js';
 import { SecretBox } from '../concur/secret-box.js';
 import { type UserGrant, UserTokenService } from '../concur/user-token.service.js';
 import { Metrics } from '../metrics/metrics.service.js';
-import { LaunchTokensService, requestOrigin, UserTokenRequiredError } from './launch-tokens.service.js';
+import { LaunchTokensService, launchOrigin, UserTokenRequiredError } from './launch-tokens.service.js';
 
 const meta = { correlationId: 'c-1', clientIp: null, userAgent: null };
 const GRANT: UserGrant = { accessToken: 'user-access', refreshToken: 'user-refresh', geolocation: 'https://us.api.concursolutions.com', refreshAt: Date.now() + 60_000 };
@@ -105,12 +105,12 @@ describe(LaunchTokensService.name, () => {
     expect(() => service.tokensOf({ userGrant: 'AAAA' } as LaunchSession)).toThrow(PageException);
   });
 
-  it('takes the redirect origin only from a sane Host header', () => {
-    expect(requestOrigin('https', 'connector.acme.example')).toBe('https://connector.acme.example');
-    expect(requestOrigin('http', '127.0.0.1:3000')).toBe('http://127.0.0.1:3000');
-    expect(requestOrigin('https', 'evil.example/path')).toBeUndefined();
-    expect(requestOrigin('https', 'a b')).toBeUndefined();
-    expect(requestOrigin('https', undefined)).toBeUndefined();
-    expect(requestOrigin('gopher', 'x.example')).toBeUndefined();
+  it('takes the default redirect_uri, always https, only from a sane Host header', () => {
+    expect(launchOrigin('connector.acme.example')).toBe('https://connector.acme.example');
+    // Behind a TLS-terminating proxy the request looks like http; Concur only ever calls https.
+    expect(launchOrigin('connector.acme.example:8443')).toBe('https://connector.acme.example:8443');
+    expect(launchOrigin('evil.example/path')).toBeUndefined();
+    expect(launchOrigin('a b')).toBeUndefined();
+    expect(launchOrigin(undefined)).toBeUndefined();
   });
 });

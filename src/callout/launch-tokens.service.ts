@@ -45,7 +45,7 @@ export class LaunchTokensService {
     private readonly metrics: Metrics,
   ) {}
 
-  /** `origin`: where the launch arrived (scheme://host), the redirect_uri when none is configured. */
+  /** `origin`: where the launch arrived (https://host), the redirect_uri when none is configured. */
   async principalOf(launch: VerifiedLaunch, meta: RequestMeta, origin: string | undefined): Promise<LaunchPrincipal> {
     const tenant = launch.tenant;
     const mode = tenant.oauth.userTokens;
@@ -109,8 +109,12 @@ export class LaunchTokensService {
   }
 }
 
-/** scheme://host of a request, when its Host header looks like a host; the default redirect_uri. */
-export function requestOrigin(protocol: string, host: string | undefined): string | undefined {
-  if (!host || !HOST.test(host) || (protocol !== 'http' && protocol !== 'https')) return undefined;
-  return `${protocol}://${host}`;
+/**
+ * The default redirect_uri: https://host of the launch, when its Host header looks like a host.
+ * Always https: Concur calls the connector over HTTPS only, and behind a TLS-terminating proxy
+ * the request itself may look like plain http.
+ */
+export function launchOrigin(host: string | undefined): string | undefined {
+  if (!host || !HOST.test(host)) return undefined;
+  return `https://${host}`;
 }

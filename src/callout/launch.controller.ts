@@ -6,7 +6,7 @@ import type { VerifiedLaunch } from '../auth/launch.types.js';
 import { Meta, type RequestMeta } from '../common/request-meta.js';
 import { RateLimit } from '../throttle/rate-limit.guard.js';
 import { LaunchService } from './launch.service.js';
-import { requestOrigin } from './launch-tokens.service.js';
+import { launchOrigin } from './launch-tokens.service.js';
 
 /**
  * Concur's launch callouts. Paths are Concur's defaults; configured paths are mapped onto them
@@ -35,7 +35,7 @@ export class LaunchController {
   }
 
   private async start(launch: VerifiedLaunch, meta: RequestMeta, req: Request, res: Response): Promise<void> {
-    const started = await this.launches.start(launch, meta, requestOrigin(req.protocol, req.get('host')));
+    const started = await this.launches.start(launch, meta, launchOrigin(req.get('host')));
     res.cookie(this.sessions.cookieName(), started.cookieSecret, this.sessions.cookieOptions(started.session, req.secure));
     res.redirect(303, started.location);
   }

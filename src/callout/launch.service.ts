@@ -28,7 +28,7 @@ export class LaunchService {
     private readonly launchTokens: LaunchTokensService,
   ) {}
 
-  /** `origin`: scheme://host the launch arrived at (the default redirect_uri of the client_auth_code exchange). */
+  /** `origin`: https://host the launch arrived at (the default redirect_uri of the client_auth_code exchange). */
   async start(launch: VerifiedLaunch, meta: RequestMeta, origin?: string): Promise<StartedLaunch> {
     let item: ItemRef;
     let choices;
