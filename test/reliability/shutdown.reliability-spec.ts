@@ -59,28 +59,40 @@ interface Sent {
 }
 
 describe('SIGTERM under load: the drain loses no accepted request', () => {
+  /**
+   * Concur, played by a second process's sandbox (sandbox.concurOrigin): Concur keeps answering
+   * while the connector drains, so a save whose calls outlast the listener still completes, as it
+   * must in production. (The connector's own sandbox would close with its listener.)
+   */
+  let concur: BuiltApp;
   let app: BuiltApp;
   let dataDir: string;
 
   beforeAll(async () => {
     ensureBuilt();
+    concur = await startBuilt();
     dataDir = mkdtempSync(join(tmpdir(), 'clc-shutdown-data-'));
     app = await startBuilt({
       dataDir,
-      overlay: { server: { shutdownDelaySeconds: DELAY_SECONDS, shutdownGraceSeconds: GRACE_SECONDS } },
+      overlay: {
+        server: { shutdownDelaySeconds: DELAY_SECONDS, shutdownGraceSeconds: GRACE_SECONDS },
+        sandbox: { concurOrigin: concur.connector.origin },
+      },
     });
   });
   afterAll(async () => {
-    if (app) {
-      await app.connector.stop('SIGKILL');
-      app.cleanup();
+    for (const built of [app, concur]) {
+      if (!built) continue;
+      await built.connector.stop('SIGKILL');
+      built.cleanup();
     }
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   it(`keeps serving for the delay (${DELAY_SECONDS} s), finishes the requests in flight, refuses new connections, exits 0`, async () => {
     const control = new Client(app.connector.port, { keepAlive: false });
-    const ids: SandboxIds = idsOf(await control.json<SandboxState>('GET', '/sandbox/api/state'));
+    const concurControl = new Client(concur.connector.port, { keepAlive: false });
+    const ids: SandboxIds = idsOf(await concurControl.json<SandboxState>('GET', '/sandbox/api/state'));
     const targets = allTargets(ids);
     const codes = lookupCodes();
     const sent: Sent[] = [];
@@ -98,36 +110,25 @@ describe('SIGTERM under load: the drain loses no accepted request', () => {
       return ex.status === expected ? ex : undefined;
     }
 
-    /**
-     * The sandbox is this process's own Concur: once the listener closes, the connector's calls
-     * to it are refused too (Concur proper would still answer). So after the signal, requests that
-     * call Concur (a session's first page, a save) are only sent until shortly before the listener
-     * closes; after that users launch and view or search pages whose item was read already.
-     */
     let signalAt = Infinity;
-    const concurAllowed = () => performance.now() < signalAt + DELAY_SECONDS * 1000 - 500;
 
     async function user(u: number): Promise<void> {
       const client = new Client(app.connector.port, { maxSockets: 1 });
-      let session: { location: string; cookie: { cookie: string }; csrf: string } | undefined;
       try {
         for (let n = 0; ; n++) {
           const target = targets[(u + n) % targets.length];
-          const launch = await step(client, 'launch', 303, (c) => c.get(signedLaunchPath(app.config, app.connector.origin, ids, target), {}, REQUEST_TIMEOUT_MS));
+          const launch = await step(client, 'launch', 303, (c) => c.get(signedLaunchPath(app.config, concur.connector.origin, ids, target), {}, REQUEST_TIMEOUT_MS));
           if (!launch) return;
-          if (concurAllowed() || !session) {
-            const location = launch.headers!.location!;
-            const cookie = { cookie: cookieOf(launch) };
-            const page = await step(client, 'session page', 200, (c) => c.get(location, cookie, REQUEST_TIMEOUT_MS));
-            if (!page) return;
-            session = { location, cookie, csrf: csrfIn(page.body)! };
-          }
-          const { location, cookie, csrf } = session;
+          const location = launch.headers!.location!;
+          const cookie = { cookie: cookieOf(launch) };
+          const page = await step(client, 'session page', 200, (c) => c.get(location, cookie, REQUEST_TIMEOUT_MS));
+          if (!page) return;
+          const csrf = csrfIn(page.body)!;
           for (let q = 0; q < 2; q++) {
             const search = await step(client, 'search', 200, (c) => c.get(`${location}?q=PRJ-10${(n + q) % 10}&page=1`, cookie, REQUEST_TIMEOUT_MS));
             if (!search) return;
           }
-          if ((u + n) % 2 === 0 && concurAllowed()) {
+          if ((u + n) % 2 === 0) {
             const fields = { csrf, code: codes[(u * 31 + n) % codes.length] };
             const done = await step(client, 'save', 200, (c) => c.postForm(`${location}/select`, fields, cookie, REQUEST_TIMEOUT_MS));
             if (!done) return;
@@ -153,7 +154,7 @@ describe('SIGTERM under load: the drain loses no accepted request', () => {
     await sleep(3000);
     // The next Concur calls (page reads and saves) of half the users are held, so requests are in
     // flight at the signal (past the delay); the other half keep going through the delay.
-    await control.json('POST', '/sandbox/api/faults', { delayMs: HELD_MS, count: USERS / 2 });
+    await concurControl.json('POST', '/sandbox/api/faults', { delayMs: HELD_MS, count: USERS / 2 });
     await sleep(500);
     signalAt = performance.now();
     stopping = true;
@@ -163,6 +164,7 @@ describe('SIGTERM under load: the drain loses no accepted request', () => {
     await Promise.all(users);
     await probe;
     control.close();
+    concurControl.close();
 
     const before = sent.filter((s) => s.ex.startedAt < signalAt);
     const after = sent.filter((s) => s.ex.startedAt >= signalAt);
