@@ -321,6 +321,8 @@ function applyEnv(raw: Plain, env: Env, problems: string[]): void {
   if (port !== undefined) set(raw, ['server', 'port'], /^\d+$/.test(port) ? Number(port) : port);
   const key = envValue(env, 'CONNECTOR_ENCRYPTION_KEY', problems);
   if (key !== undefined) set(raw, ['security', 'encryptionKey'], key);
+  const chainKey = envValue(env, 'CONNECTOR_AUDIT_CHAIN_KEY', problems);
+  if (chainKey !== undefined) set(raw, ['security', 'auditChainKey'], chainKey);
   const dataDir = envValue(env, 'CONNECTOR_DATA_DIR', problems);
   if (dataDir !== undefined) set(raw, ['storage', 'dataDir'], dataDir);
   const sandbox = envValue(env, 'CONNECTOR_SANDBOX', problems);

@@ -36,7 +36,10 @@ export class TlsConfig {
 export class ServerConfig {
   @IsInt() @Min(0) @Max(65535) port = 3000;
   @IsString() @IsNotEmpty() host = '0.0.0.0';
-  /** Express `trust proxy` value: false, true, a hop count or a list of addresses. */
+  /**
+   * Express `trust proxy` value: false, a hop count, or addresses/CIDR ranges (comma-separated).
+   * `true` (trust every hop) is refused in production: anyone could forge X-Forwarded-For.
+   */
   @IsOptional() trustProxy: boolean | number | string = false;
   /** Largest accepted query string of a launch, in bytes. */
   @IsInt() @Min(512) @Max(65536) maxQueryBytes = 8192;
@@ -91,6 +94,12 @@ export class RateLimitConfig {
   @ValidateNested() @Type(() => RateLimitRule) testConnection: RateLimitRule = Object.assign(new RateLimitRule(), { limit: 30, windowSeconds: 60 });
   /** Failed Test Connection logins per tenant (password guessing); when reached, the tenant's Test Connection is refused for the window. */
   @ValidateNested() @Type(() => RateLimitRule) failedTestConnection: RateLimitRule = Object.assign(new RateLimitRule(), { limit: 10, windowSeconds: 900 });
+  /**
+   * Most per-address traffic counters the memory store holds; when full, requests from new
+   * addresses are refused (429) until counters expire. Failure counters (sign-in, Test
+   * Connection lockouts) are kept apart and never evicted before they expire.
+   */
+  @IsInt() @Min(1000) @Max(10000000) memoryMaxKeys = 100000;
 }
 
 export class MetricsConfig {
@@ -112,10 +121,16 @@ export class SessionConfig {
 }
 
 export class ReplayConfig {
-  /** How long an accepted nonce is remembered. */
+  /** How long a claimed nonce stays in the fast path (memory or Redis); the database keeps the record for retentionDays. */
   @IsInt() @Min(60) ttlSeconds = 86400;
-  /** Most nonces kept in memory; the oldest is forgotten first when full. */
+  /** Most nonces kept in the memory fast path; the oldest is forgotten first when full (the database still refuses it). */
   @IsInt() @Min(100) maxEntries = 200000;
+  /**
+   * Days a claimed nonce (a keyed hash of tenant and nonce) is kept in the database, so a used
+   * launch URL is refused across restarts and past ttlSeconds. Unset: audit.retention.days, or
+   * 400 when the audit keeps everything.
+   */
+  @IsOptional() @IsInt() @Min(1) @Max(36500) retentionDays?: number;
 }
 
 export class ConcurConfig {
@@ -131,9 +146,23 @@ export class ConcurConfig {
   apiOrigins: string[] = [];
 }
 
+/** The shortest prefix a trusted-proxy range may have in production (server.trustProxy, audit.trustedHeader.proxies). */
+export class TrustedProxyPrefixConfig {
+  /** IPv4: /0 to /7 are refused by default. */
+  @IsInt() @Min(0) @Max(32) ipv4 = 8;
+  /** IPv6: ranges wider than a /32 (a whole provider's allocation) are refused by default. */
+  @IsInt() @Min(0) @Max(128) ipv6 = 32;
+}
+
 export class SecurityConfig {
   /** base64 of 32 bytes, for AES-256-GCM of stored refresh tokens. Env: CONNECTOR_ENCRYPTION_KEY. */
   @IsOptional() @IsString() encryptionKey?: string;
+  /**
+   * base64 of 32 bytes: the HMAC-SHA256 key of the audit chain. Never stored in the database, so
+   * whoever can only write the database cannot forge a consistent chain. Env: CONNECTOR_AUDIT_CHAIN_KEY.
+   */
+  @IsOptional() @IsString() auditChainKey?: string;
+  @ValidateNested() @Type(() => TrustedProxyPrefixConfig) trustedProxyMinPrefix: TrustedProxyPrefixConfig = new TrustedProxyPrefixConfig();
 }
 
 export class SandboxConfig {
@@ -266,6 +295,11 @@ export class AuditConfig {
   /** Seconds between log lines giving the chain head (seq and hash) so it can be kept elsewhere; 0: never. */
   @IsInt() @Min(0) @Max(86400) headLogIntervalSeconds = 3600;
   @ValidateNested() @Type(() => AuditRetentionConfig) retention: AuditRetentionConfig = new AuditRetentionConfig();
+  /**
+   * Rejected launches audited one by one per client address and window; beyond it, one event per
+   * window counts those not written individually (anyone can send a rejected launch).
+   */
+  @ValidateNested() @Type(() => RateLimitRule) rejectedLaunches: RateLimitRule = Object.assign(new RateLimitRule(), { limit: 30, windowSeconds: 60 });
 }
 
 export class AppConfig {
