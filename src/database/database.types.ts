@@ -49,9 +49,19 @@ export interface AuditCheckpointTable {
   created_at: string;
 }
 
+/** A launch nonce already used (see ClaimedNonceRepository): never the nonce itself, only its keyed hash. */
+export interface ClaimedNonceTable {
+  /** HMAC-SHA256 hex of tenant id + nonce under a key derived from security.encryptionKey. */
+  nonce_hash: string;
+  tenant_id: string;
+  /** ISO-8601 UTC with milliseconds; rows older than replay.retentionDays are purged. */
+  claimed_at: string;
+}
+
 export interface Database {
   audit_events: AuditEventTable;
   audit_checkpoints: AuditCheckpointTable;
   oauth_tokens: OAuthTokenTable;
+  claimed_nonces: ClaimedNonceTable;
 }
 

@@ -3,6 +3,14 @@ import { createSqliteKysely } from './database.factory.js';
 import type { Database } from './database.types.js';
 import { APPEND_ONLY_MESSAGE, AUDIT_FILTER_COLUMNS, CodeMigrationProvider, pendingMigrations, runMigrations } from './migrations.js';
 
+const ALL_MIGRATIONS = [
+  '001_initial',
+  '002_audit_append_only',
+  '003_audit_workbench',
+  '004_oauth_token_geolocation',
+  '005_claimed_nonces',
+];
+
 describe(runMigrations.name, () => {
   let db: Kysely<Database>;
 
@@ -15,16 +23,16 @@ describe(runMigrations.name, () => {
   });
 
   it('applies every migration once and nothing on a second run', async () => {
-    expect(await runMigrations(db)).toEqual(['001_initial', '002_audit_append_only', '003_audit_workbench', '004_oauth_token_geolocation']);
+    expect(await runMigrations(db)).toEqual(ALL_MIGRATIONS);
     expect(await runMigrations(db)).toEqual([]);
   });
 
   it('provides every migration from code', async () => {
-    expect(Object.keys(await new CodeMigrationProvider().getMigrations())).toEqual(['001_initial', '002_audit_append_only', '003_audit_workbench', '004_oauth_token_geolocation']);
+    expect(Object.keys(await new CodeMigrationProvider().getMigrations())).toEqual(ALL_MIGRATIONS);
   });
 
   it('lists pending migrations without applying them', async () => {
-    expect(await pendingMigrations(db)).toEqual(['001_initial', '002_audit_append_only', '003_audit_workbench', '004_oauth_token_geolocation']);
+    expect(await pendingMigrations(db)).toEqual(ALL_MIGRATIONS);
     expect(await db.introspection.getTables()).toEqual([]);
     await runMigrations(db);
     expect(await pendingMigrations(db)).toEqual([]);
@@ -155,6 +163,24 @@ describe(runMigrations.name, () => {
       await db.insertInto('audit_checkpoints').values(checkpoint).execute();
       await expect(db.updateTable('audit_checkpoints').set({ purged_through_seq: 4 }).execute()).rejects.toMatchObject({ message: `${APPEND_ONLY_MESSAGE}: UPDATE refused` });
       await expect(db.deleteFrom('audit_checkpoints').execute()).rejects.toMatchObject({ message: `${APPEND_ONLY_MESSAGE}: DELETE refused` });
+    });
+  });
+
+  describe('005_claimed_nonces', () => {
+    it('keys claimed nonces by their hash, so a second claim of one hash conflicts', async () => {
+      await runMigrations(db);
+      const row = { nonce_hash: 'h1', tenant_id: 't', claimed_at: '2026-01-01T00:00:00.000Z' };
+      await db.insertInto('claimed_nonces').values(row).execute();
+      const again = await db.insertInto('claimed_nonces').values(row).onConflict((oc) => oc.column('nonce_hash').doNothing()).executeTakeFirst();
+      expect(Number(again.numInsertedOrUpdatedRows)).toBe(0);
+      const table = (await db.introspection.getTables()).find((t) => t.name === 'claimed_nonces');
+      expect(table?.columns.map((c) => [c.name, c.isNullable])).toEqual([
+        ['nonce_hash', false],
+        ['tenant_id', false],
+        ['claimed_at', false],
+      ]);
+      const { rows } = await sql<{ name: string }>`SELECT name FROM pragma_index_info('claimed_nonces_claimed_at_idx')`.execute(db);
+      expect(rows.map((r) => r.name)).toEqual(['claimed_at']);
     });
   });
 

@@ -154,6 +154,21 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('oauth_tokens').addColumn('refresh_expires_at', 'text').execute();
     },
   },
+
+  // Launch nonces already used, kept past any TTL so a restart, a Redis flush or an expired
+  // key never re-opens a signed URL. Only a keyed hash of tenant + nonce is stored; rows are
+  // purged by claimed_at once replay.retentionDays have passed.
+  '005_claimed_nonces': {
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema
+        .createTable('claimed_nonces')
+        .addColumn('nonce_hash', 'text', (col) => col.primaryKey().notNull())
+        .addColumn('tenant_id', 'text', (col) => col.notNull())
+        .addColumn('claimed_at', 'text', (col) => col.notNull())
+        .execute();
+      await db.schema.createIndex('claimed_nonces_claimed_at_idx').on('claimed_nonces').column('claimed_at').execute();
+    },
+  },
 };
 
 /** Columns an auditor filters on; each has an index (column, seq). */
