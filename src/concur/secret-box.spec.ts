@@ -79,4 +79,15 @@ describe(SecretBox.name, () => {
     box.seal('x');
     expect(() => statSync(join(dir, KEY_FILE_NAME))).toThrow();
   });
+
+  it('derives a distinct key per purpose, the same for the same encryption key, none equal to it', () => {
+    const key = randomBytes(32);
+    const box = new SecretBox(configWith(dir, key.toString('base64')));
+    const nonces = box.deriveKey('claimed-nonces');
+    expect(nonces).toHaveLength(32);
+    expect(nonces.equals(key)).toBe(false);
+    expect(nonces.equals(box.deriveKey('other'))).toBe(false);
+    expect(new SecretBox(configWith(dir, key.toString('base64'))).deriveKey('claimed-nonces').equals(nonces)).toBe(true);
+    expect(new SecretBox(configWith(dir, randomBytes(32).toString('base64'))).deriveKey('claimed-nonces').equals(nonces)).toBe(false);
+  });
 });

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
@@ -34,6 +34,15 @@ export class SecretBox {
     } catch {
       throw new Error('sealed value cannot be opened (wrong key or tampered)');
     }
+  }
+
+  /**
+   * A 32-byte key for another purpose (`purpose` names it), derived with HKDF-SHA256 from the
+   * encryption key: one deployment secret serves several uses, and no derived key reveals the
+   * encryption key or another purpose's key.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.getKey(), Buffer.alloc(0), `concur-launch-connector ${purpose}`, KEY_BYTES));
   }
 
   private getKey(): Buffer {
