@@ -9,6 +9,7 @@ import { REDIS, RedisModule } from '../redis/redis.module.js';
 import { ThrottleModule } from '../throttle/throttle.module.js';
 import { AuthModule } from './auth.module.js';
 import { ConnectorBasicAuthGuard } from './basic-auth.guard.js';
+import { DurableReplayStore } from './durable-replay.store.js';
 import { LaunchSessionService } from './launch-session.service.js';
 import { MemoryReplayStore, ReplayStore } from './replay.store.js';
 import { RedisReplayStore } from './redis-replay.store.js';
@@ -41,11 +42,13 @@ const loaded = validateConfig(
 );
 
 describe(AuthModule.name, () => {
-  it('wires the memory stores behind their ports and provides the guards and session service', async () => {
+  it('wires the durable nonce record over the memory fast path, the memory session store, the guards and session service', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(loaded), FakeDatabaseModule, RedisModule, MetricsModule, ThrottleModule, AuthModule],
     }).compile();
-    expect(moduleRef.get(ReplayStore)).toBeInstanceOf(MemoryReplayStore);
+    const replay = moduleRef.get(ReplayStore);
+    expect(replay).toBeInstanceOf(DurableReplayStore);
+    expect((replay as DurableReplayStore).fast).toBeInstanceOf(MemoryReplayStore);
     expect(moduleRef.get(SessionStore)).toBeInstanceOf(MemorySessionStore);
     expect(moduleRef.get(LaunchSessionService)).toBeInstanceOf(LaunchSessionService);
     expect(moduleRef.get(SignatureGuard)).toBeInstanceOf(SignatureGuard);
@@ -53,14 +56,16 @@ describe(AuthModule.name, () => {
     await moduleRef.close();
   });
 
-  it('puts nonces and sessions in Redis when a Redis client is configured', async () => {
+  it('puts the nonce fast path and sessions in Redis when a Redis client is configured', async () => {
     @Global()
     @Module({ providers: [{ provide: REDIS, useValue: { status: 'ready' } }], exports: [REDIS] })
     class FakeRedisModule {}
     const moduleRef = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(loaded), FakeDatabaseModule, FakeRedisModule, MetricsModule, ThrottleModule, AuthModule],
     }).compile();
-    expect(moduleRef.get(ReplayStore)).toBeInstanceOf(RedisReplayStore);
+    const replay = moduleRef.get(ReplayStore);
+    expect(replay).toBeInstanceOf(DurableReplayStore);
+    expect((replay as DurableReplayStore).fast).toBeInstanceOf(RedisReplayStore);
     expect(moduleRef.get(SessionStore)).toBeInstanceOf(RedisSessionStore);
     await moduleRef.close();
   });

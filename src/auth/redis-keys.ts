@@ -8,15 +8,16 @@ export function hashedKey(prefix: string, kind: string, raw: string): string {
 }
 
 /**
- * What a request sees when Redis fails: a 503 page, never a fallback to memory (a replica that
- * forgot the shared nonces would accept a replayed launch). The Redis error only goes to the log.
+ * What a request sees when Redis (or the database, for the nonce record) fails: a 503 page, never
+ * a fallback to memory (a replica that forgot the shared nonces would accept a replayed launch).
+ * The store's error only goes to the log.
  */
-export function sharedStoreUnavailable(operation: string, error: unknown): PageException {
+export function sharedStoreUnavailable(operation: string, error: unknown, store = 'Redis'): PageException {
   return new PageException(503, {
     title: msg('The connector is briefly unavailable'),
     message: msg(
       'The connector could not reach its shared store. Wait a moment, then try again; if it keeps happening, give the reference below to your IT support.',
     ),
-    detail: `Redis ${operation} failed: ${error instanceof Error ? error.message : String(error)}`,
+    detail: `${store} ${operation} failed: ${error instanceof Error ? error.message : String(error)}`,
   });
 }

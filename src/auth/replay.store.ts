@@ -1,10 +1,28 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/index.js';
 
-/** Remembers launch nonces so a signed URL works once. The port; a Redis adapter can replace the memory one. */
+/**
+ * Remembers launch nonces so a signed URL works once. The port; memory and Redis adapters are
+ * the fast path, DurableReplayStore adds the database record in front of which they sit.
+ */
 export abstract class ReplayStore {
-  /** Atomically records `key` for `ttlSeconds`: true the first time, false if already seen within its TTL. */
+  /**
+   * Atomically records `key` (see nonceKey) for at least `ttlSeconds`: true the first time,
+   * false if already seen (the fast stores: within its TTL; the durable one: within retention).
+   */
   abstract claim(key: string, ttlSeconds: number): Promise<boolean>;
+}
+
+/** The replay key of a tenant's nonce: `<tenant id>:<nonce>` (tenant ids have no ':'). */
+export function nonceKey(tenantId: string, nonce: string): string {
+  return `${tenantId}:${nonce}`;
+}
+
+/** The tenant id of a nonceKey. */
+export function tenantOfNonceKey(key: string): string {
+  const at = key.indexOf(':');
+  if (at <= 0) throw new Error('replay key is not <tenant id>:<nonce>');
+  return key.slice(0, at);
 }
 
 const WARN_INTERVAL_MS = 60_000;

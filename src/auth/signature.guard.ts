@@ -9,7 +9,7 @@ import { AppConfig, Tenants, type TenantConfig } from '../config/index.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { LaunchQueryError, parseLaunchQuery } from './launch-query.js';
 import { type LaunchVersion, V4_UNSIGNED_PARAMS, type VerifiedLaunch } from './launch.types.js';
-import { ReplayStore } from './replay.store.js';
+import { nonceKey, ReplayStore } from './replay.store.js';
 import { launchMac, macMatches, type SignatureAlgorithm } from './signature.js';
 import { msg } from '../i18n/i18n.js';
 
@@ -113,7 +113,7 @@ export class SignatureGuard implements CanActivate {
     const signed = signedReading(version, this.algorithmOf(version, tenant), params, tenant);
     if (!signed) throw refuse('signature does not match');
 
-    if (!(await this.replay.claim(`${tenant.id}:${signed.nonce}`, this.config.replay.ttlSeconds))) {
+    if (!(await this.replay.claim(nonceKey(tenant.id, signed.nonce), this.config.replay.ttlSeconds))) {
       throw refuse('nonce already used', 'replayed');
     }
     return toLaunch(version, tenant, signed, params);
