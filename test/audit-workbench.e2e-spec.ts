@@ -155,7 +155,7 @@ describe('the auditor workbench (e2e)', () => {
       expect(lines[0].split(',').slice(0, 4)).toEqual(['seq', 'id', 'occurredAt', 'type']);
       expect(lines.slice(1, -1).map((line) => Number(line.split(',')[0]))).toEqual([1, 2, 3]);
       const trailer = lines.at(-1)!;
-      expect(trailer).toMatch(/^# export: 3 row\(s\); chain head #6 [0-9a-f]{64},"\{/);
+      expect(trailer).toMatch(/^# export: 3 row\(s\) up to chain head #6 [0-9a-f]{64},"\{/);
       const summary = JSON.parse(trailer.slice(trailer.indexOf(',"') + 2, -1).replaceAll('""', '"'));
       expect(summary).toMatchObject({ rows: 3, filter: { user: 'alice' }, chainHead: { seq: 6 } });
     });

@@ -53,7 +53,10 @@ export class AuditApiController {
     summary: 'Export events as CSV or NDJSON',
     description:
       'Every event of the filter, oldest first, up to the chain head when the export starts, streamed. The last line is a trailer: ' +
-      'CSV `"# export: N row(s); chain head #S <hash>",<JSON>`, NDJSON `{"export": {...}}`, with the filter, the row count and the chain head.',
+      'CSV `# export: N row(s) up to chain head #S <hash>,"<JSON>"`, NDJSON `{"export": {...}}`, with the filter, the row count and the chain head. ' +
+      'Text is exported as stored, except that in CSV control, bidi and invisible characters are written as `\\uXXXX` (`\\u{XXXXX}`) and ' +
+      'backslashes doubled, and a cell a spreadsheet would run as a formula starts with `\'`; NDJSON holds the stored text exactly ' +
+      '(bidi and invisible characters as JSON `\\uXXXX` escapes).',
   })
   @ApiAuditFilters()
   @ApiExportFormat()
