@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { type TextPart, untrustedTextParts } from '../../common/untrusted-text.js';
 import { AppConfig } from '../../config/index.js';
 import type { AuditorIdentity } from '../access/auditor.guard.js';
 import type { EventInChain } from '../audit.service.js';
@@ -6,7 +7,11 @@ import { AUDIT_EVENT_TYPES, AUDIT_OUTCOMES, type AuditEvent, type AuditPage, typ
 import { describeVerification } from '../verification-text.js';
 import { type AuditQuery, EXPORT_FORMATS, queryString } from './audit-query.js';
 
-/** View models of the auditor's pages (hbs escapes every value). */
+/**
+ * View models of the auditor's pages (hbs escapes every value). Text from the log comes as
+ * parts (`shown`): control, bidi and invisible characters become marks the page shows as
+ * visible escapes, so a U+202E cannot turn a name around and a U+200B cannot hide in one.
+ */
 @Injectable()
 export class AuditViews {
   constructor(private readonly config: AppConfig) {}
@@ -41,7 +46,7 @@ export class AuditViews {
         ['Acting user', e.actingUser], ['Report owner', e.reportOwner], ['Item', e.itemUrl], ['Field', e.field], ['Old value', e.oldValue],
         ['New value', e.newValue], ['Reason', e.reason], ['Correlation ID', e.correlationId], ['Client IP', e.clientIp], ['User agent', e.userAgent],
         ['Launch', e.launchId],
-      ].map(([label, value]) => ({ label, value, empty: value === null || value === undefined || value === '' })),
+      ].map(([label, value]) => ({ label, value: shown(value), empty: value === null || value === undefined || value === '' })),
       hashMatches: found.hashMatches,
       link: found.linksToPrevious === null ? 'unknown' : found.linksToPrevious ? 'yes' : 'no',
       linkOk: found.linksToPrevious === true,
@@ -87,16 +92,21 @@ function rowOf(e: AuditEvent) {
     type: e.type,
     outcome: e.outcome,
     outcomeClass: outcomeClass(e),
-    tenant: e.tenantId,
-    user: e.actingUser,
-    owner: e.reportOwner,
-    field: e.field,
+    tenant: shown(e.tenantId),
+    user: shown(e.actingUser),
+    owner: shown(e.reportOwner),
+    field: shown(e.field),
     /** Only updates change a value; an audit read's field names what was read. */
     change: e.type.startsWith('update.'),
-    oldValue: e.oldValue,
-    newValue: e.newValue,
-    reason: e.reason,
+    oldValue: shown(e.oldValue),
+    newValue: shown(e.newValue),
+    reason: shown(e.reason),
   };
+}
+
+/** Stored text as the templates' `untrusted` partial shows it; null when there is none. */
+export function shown(value: string | null | undefined): TextPart[] | null {
+  return value === null || value === undefined || value === '' ? null : untrustedTextParts(value);
 }
 
 function outcomeClass(e: AuditEvent): string {
