@@ -177,6 +177,20 @@ export class AuditRepository {
       .executeTakeFirst();
   }
 
+  /**
+   * The event that keyed the chain (the first `audit.chain_keyed`), if the log holds one: one
+   * lookup in the (event_type, seq) index.
+   */
+  findChainSeal(): Promise<AuditEventTable | undefined> {
+    return this.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('event_type', '=', 'audit.chain_keyed')
+      .orderBy('seq')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
   /** The lowest seq still in the log, or undefined when it is empty. */
   async firstSeq(): Promise<number | undefined> {
     const row = await this.db.selectFrom('audit_events').select('seq').orderBy('seq').limit(1).executeTakeFirst();

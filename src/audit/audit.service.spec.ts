@@ -12,7 +12,9 @@ import { Metrics } from '../metrics/metrics.service.js';
 import { AuditRepository } from './audit.repository.js';
 import { AuditService, MAX_RECORDS_PER_COMMIT, interruptedAfterMs, storableText } from './audit.service.js';
 import type { AuditEventInput } from './audit.types.js';
-import { GENESIS_HASH, eventHash } from './hash-chain.js';
+import { GENESIS_HASH, eventHash, keyedEventHash } from './hash-chain.js';
+
+const KEY = Buffer.from('7f3c9a1e5b2d8f4061a7c3e9b5d1f70824a6c8e0b2d4f6a8c0e2a4c6e8f0a2c4', 'hex');
 
 const input = (extra: Partial<AuditEventInput> = {}): AuditEventInput => ({
   type: 'update.succeeded',
@@ -38,7 +40,7 @@ describe(AuditService.name, () => {
     await runMigrations(db);
     repository = new AuditRepository(db);
     metrics = new Metrics();
-    service = new AuditService(repository, metrics, new AppConfig());
+    service = new AuditService(repository, metrics, new AppConfig(), KEY);
   });
 
   afterEach(async () => {
@@ -69,10 +71,10 @@ describe(AuditService.name, () => {
       ${row.user_agent}, ${row.prev_hash}, ${row.hash})`.execute(db);
   }
 
-  /** A forger's row: other content, a correct hash of its own, linked to `prevHash`. */
+  /** A forger's row: other content, a correct hash of its own (made with the chain key: the links still catch it), linked to `prevHash`. */
   async function forge(seq: number, prevHash: string): Promise<AuditEventTable> {
     const { hash: _, ...unhashed } = { ...(await rowAt(1)), seq, id: `forged-${seq}`, new_value: 'FORGED', prev_hash: prevHash };
-    return { ...unhashed, hash: eventHash(unhashed) };
+    return { ...unhashed, hash: keyedEventHash(unhashed, KEY) };
   }
 
   describe('record', () => {
@@ -99,7 +101,7 @@ describe(AuditService.name, () => {
       });
       expect(event.id).toMatch(/^[0-9a-f-]{36}$/);
       expect(new Date(event.occurredAt).toISOString()).toBe(event.occurredAt);
-      expect(event.hash).toBe(eventHash(await rowAt(1)));
+      expect(event.hash).toBe(keyedEventHash(await rowAt(1), KEY));
     });
 
     it('has the event stored when it resolves', async () => {
@@ -132,8 +134,8 @@ describe(AuditService.name, () => {
       const second = createSqliteKysely(join(dir, 'audit.db'));
       try {
         await runMigrations(first);
-        const ours = new AuditService(new AuditRepository(first), new Metrics(), new AppConfig());
-        const other = new AuditService(new AuditRepository(second), new Metrics(), new AppConfig());
+        const ours = new AuditService(new AuditRepository(first), new Metrics(), new AppConfig(), KEY);
+        const other = new AuditService(new AuditRepository(second), new Metrics(), new AppConfig(), KEY);
         const insert = AuditRepository.prototype.insert;
         let raced = false;
         jest.spyOn(AuditRepository.prototype, 'insert').mockImplementation(async function (this: AuditRepository, row) {
@@ -233,7 +235,7 @@ describe(AuditService.name, () => {
       expect(tx.started()).toBe(1);
       expect(events.map((e) => [e.seq, e.newValue])).toEqual(Array.from({ length: 10 }, (_, i) => [i + 1, `v${i}`]));
       expectChained(events);
-      for (const event of events) expect(eventHash(await rowAt(event.seq))).toBe(event.hash);
+      for (const event of events) expect(keyedEventHash(await rowAt(event.seq), KEY)).toBe(event.hash);
       expect(await service.verify()).toMatchObject({ intact: true, count: 10, headHash: events[9].hash });
       expect(await counted('update.succeeded', 'success')).toBe(10);
     });
@@ -424,9 +426,9 @@ describe(AuditService.name, () => {
       const bare = createSqliteKysely(':memory:');
       try {
         const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-        const early = new AuditService(new AuditRepository(bare), new Metrics(), new AppConfig());
+        const early = new AuditService(new AuditRepository(bare), new Metrics(), new AppConfig(), KEY);
         await expect(early.onApplicationBootstrap()).resolves.toBeUndefined();
-        expect(warned).toHaveBeenCalledWith(expect.stringContaining('migrations pending (001_initial, 002_audit_append_only, 003_audit_workbench, 004_oauth_token_geolocation)'));
+        expect(warned).toHaveBeenCalledWith(expect.stringContaining('migrations pending (001_initial, 002_audit_append_only, 003_audit_workbench, 004_oauth_token_geolocation'));
       } finally {
         await bare.destroy();
       }
@@ -445,6 +447,189 @@ describe(AuditService.name, () => {
       // Token call and write, 11 attempts of 2 minutes each, 10 waits of 2 minutes.
       const slow = concur({ timeoutMs: 120_000, maxRetries: 10, maxRetryAfterSeconds: 120 });
       expect(interruptedAfterMs(slow)).toBe((2 * 11 * 120_000 + 10 * 120_000) + 5 * 60_000);
+    });
+  });
+
+  describe('the chain key', () => {
+    const OTHER_KEY = Buffer.alloc(32, 0).map((_, i) => 255 - i);
+    const DAY_MS = 86_400_000;
+
+    /** Writes `count` events as the connector did before the chain was keyed: plain SHA-256 hashes, one a day from `from`. */
+    async function writeUnkeyed(count: number, from = Date.parse('2025-01-01T00:00:00.000Z')): Promise<AuditEventTable[]> {
+      const rows: AuditEventTable[] = [];
+      let prev = (await repository.head()).hash;
+      const first = (await repository.head()).seq + 1;
+      for (let seq = first; seq < first + count; seq++) {
+        const unhashed = {
+          seq, id: `legacy-${seq}`, occurred_at: new Date(from + (seq - first) * DAY_MS).toISOString(), event_type: 'launch.accepted', outcome: 'success',
+          tenant_id: 'sandbox', company_domain: null, acting_user: `user-${seq}`, report_owner: null, item_url: null, launch_id: `L${seq}`,
+          field: null, old_value: null, new_value: `v${seq}`, reason: null, correlation_id: null, client_ip: null, user_agent: null, prev_hash: prev,
+        };
+        const row = { ...unhashed, hash: eventHash(unhashed) };
+        await insertRaw(row);
+        rows.push(row);
+        prev = row.hash;
+      }
+      return rows;
+    }
+
+    async function allRows(): Promise<AuditEventTable[]> {
+      return db.selectFrom('audit_events').selectAll().orderBy('seq').execute();
+    }
+
+    /** What someone with only the database can do: change event `seq`'s new_value and rehash it and every event after it with `hash`. */
+    async function rewriteFrom(seq: number, hash: (row: Omit<AuditEventTable, 'hash'>) => string, rows?: AuditEventTable[]): Promise<void> {
+      await sql`DROP TRIGGER IF EXISTS audit_events_no_update`.execute(db);
+      let prev: string | undefined;
+      for (const row of rows ?? (await allRows())) {
+        if (Number(row.seq) < seq) {
+          prev = row.hash;
+          continue;
+        }
+        const { hash: _, ...content } = { ...row, prev_hash: prev ?? row.prev_hash, new_value: Number(row.seq) === seq ? 'FORGED' : row.new_value };
+        const rehashed = hash(content);
+        await sql`UPDATE audit_events SET new_value = ${content.new_value}, prev_hash = ${content.prev_hash}, hash = ${rehashed} WHERE seq = ${row.seq}`.execute(db);
+        prev = rehashed;
+      }
+    }
+
+    it('hashes each event with HMAC-SHA256 under the key: another key or plain SHA-256 does not match', async () => {
+      await recordMany(3);
+      const row = await rowAt(2);
+      expect(row.hash).toBe(keyedEventHash(row, KEY));
+      expect(row.hash).not.toBe(eventHash(row));
+      expect(await service.verify()).toMatchObject({ intact: true, count: 3 });
+      const withOtherKey = new AuditService(repository, new Metrics(), new AppConfig(), OTHER_KEY);
+      expect(await withOtherKey.verify()).toEqual({ intact: false, brokenAt: 1, why: 'event #1 was altered', intactUpTo: 0, firstSeq: 1 });
+    });
+
+    it('a fresh log needs no seal', async () => {
+      await service.onApplicationBootstrap();
+      await recordMany(2);
+      expect(await repository.findChainSeal()).toBeUndefined();
+      expect(await service.verify()).toEqual({ intact: true, count: 2, firstSeq: 1, headSeq: 2, headHash: (await rowAt(2)).hash });
+      await service.onModuleDestroy();
+    });
+
+    it('seals an unkeyed log at the first start with a key, once; the old events verify with SHA-256, the rest with the key', async () => {
+      const legacy = await writeUnkeyed(4);
+      await service.onApplicationBootstrap();
+      const seal = await rowAt(5);
+      expect(seal).toMatchObject({ event_type: 'audit.chain_keyed', outcome: 'success', acting_user: 'connector', prev_hash: legacy[3].hash });
+      expect(JSON.parse(seal.new_value!)).toEqual({ unkeyedThroughSeq: 4, unkeyedThroughHash: legacy[3].hash, unkeyedHash: 'sha256', keyedHash: 'hmac-sha256' });
+      expect(seal.reason).toBe(`events #1..#4 are unkeyed SHA-256, ending on ${legacy[3].hash}; from #5 on each event's hash is an HMAC-SHA256 under the chain key`);
+      expect(seal.hash).toBe(keyedEventHash(seal, KEY));
+      expect(await counted('audit.chain_keyed', 'success')).toBe(1);
+      await service.onModuleDestroy();
+      // Another start, and another process: no second seal.
+      const again = new AuditService(repository, new Metrics(), new AppConfig(), KEY);
+      await again.onApplicationBootstrap();
+      await again.record(input());
+      await again.onModuleDestroy();
+      await service.record(input());
+      expect((await service.search({ type: 'audit.chain_keyed' }, 10)).events.map((e) => e.seq)).toEqual([5]);
+      expect((await rowAt(7)).hash).toBe(keyedEventHash(await rowAt(7), KEY));
+      expect(await service.verify()).toEqual({ intact: true, count: 7, firstSeq: 1, headSeq: 7, headHash: (await rowAt(7)).hash, unkeyedThroughSeq: 4 });
+      expect(await service.inspect('legacy-2')).toMatchObject({ hashMatches: true, keyed: false, linksToPrevious: true });
+      expect(await service.inspect(seal.id)).toMatchObject({ hashMatches: true, keyed: true, linksToPrevious: true });
+    });
+
+    it('seals before the first event a process appends, even without a bootstrap (a CLI purge, or a start that skipped it)', async () => {
+      await writeUnkeyed(2);
+      const event = await service.record(input());
+      expect(event.seq).toBe(4);
+      expect((await rowAt(3)).event_type).toBe('audit.chain_keyed');
+      expect(await service.verify()).toMatchObject({ intact: true, count: 4, unkeyedThroughSeq: 2 });
+    });
+
+    it('does not seal a log whose newest event matches neither hash (another key), and says so', async () => {
+      const other = new AuditService(repository, new Metrics(), new AppConfig(), OTHER_KEY);
+      await other.record(input());
+      const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      await service.onApplicationBootstrap();
+      expect(logged).toHaveBeenCalledWith(expect.stringContaining('neither a plain SHA-256 hash nor an HMAC under the configured chain key'));
+      expect(await repository.findChainSeal()).toBeUndefined();
+      expect(await service.verify()).toMatchObject({ intact: false, brokenAt: 1 });
+      await service.onModuleDestroy();
+    });
+
+    describe('a database-only forger cannot make a consistent chain', () => {
+      it('rewriting a keyed event and rehashing the rest with plain SHA-256, or with a wrong key, breaks at that event', async () => {
+        await recordMany(6);
+        const original = await allRows();
+        await rewriteFrom(3, (row) => eventHash(row), original);
+        expect(await service.verify()).toEqual({
+          intact: false, brokenAt: 3, why: "event #3 was altered (its hash is a plain SHA-256 where the chain key's HMAC belongs)", intactUpTo: 2, firstSeq: 1,
+        });
+        await rewriteFrom(3, (row) => keyedEventHash(row, OTHER_KEY), original);
+        expect(await service.verify()).toEqual({ intact: false, brokenAt: 3, why: 'event #3 was altered', intactUpTo: 2, firstSeq: 1 });
+        expect(await service.inspect((await rowAt(4)).id)).toMatchObject({ hashMatches: false, keyed: true });
+      });
+
+      it('rewriting a sealed unkeyed event and rehashing the old events breaks at the seal', async () => {
+        await writeUnkeyed(4);
+        await service.record(input());
+        await rewriteFrom(2, (row) => eventHash(row), (await allRows()).slice(0, 4));
+        expect(await service.verify()).toMatchObject({ intact: false, brokenAt: 5, why: 'event #5 does not follow #4', intactUpTo: 4 });
+      });
+
+      it('removing the seal and rehashing everything with plain SHA-256 breaks at #1', async () => {
+        await writeUnkeyed(3);
+        await recordMany(2);
+        await sql`DROP TRIGGER audit_events_no_delete`.execute(db);
+        await sql`DROP TRIGGER audit_events_no_update`.execute(db);
+        const rows = (await allRows()).filter((row) => row.event_type !== 'audit.chain_keyed');
+        await sql`DELETE FROM audit_events`.execute(db);
+        let prev = GENESIS_HASH;
+        for (const [i, row] of rows.entries()) {
+          const { hash: _, ...content } = { ...row, seq: i + 1, prev_hash: prev };
+          const rehashed = { ...content, hash: eventHash(content) };
+          await insertRaw(rehashed);
+          prev = rehashed.hash;
+        }
+        expect(await service.verify()).toMatchObject({ intact: false, brokenAt: 1, why: expect.stringContaining('plain SHA-256') });
+      });
+
+      it('a seal that misstates the events before it is refused', async () => {
+        await writeUnkeyed(2);
+        await service.record(input());
+        await sql`DROP TRIGGER audit_events_no_update`.execute(db);
+        await sql`UPDATE audit_events SET new_value = ${JSON.stringify({ unkeyedThroughSeq: 1 })} WHERE seq = 3`.execute(db);
+        expect(await service.verify()).toMatchObject({ intact: false, brokenAt: 3, why: 'event #3 is an audit.chain_keyed event that does not record the events before it' });
+      });
+    });
+
+    describe('retention', () => {
+      beforeEach(() => {
+        jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'hrtime', 'performance'] });
+      });
+      afterEach(() => jest.useRealTimers());
+
+      it('a purge of part of the unkeyed events keeps the rest verifiable, with SHA-256 up to the seal', async () => {
+        const start = Date.parse('2026-01-01T00:00:00.000Z');
+        await writeUnkeyed(4, start);
+        jest.setSystemTime(start + 10 * DAY_MS);
+        await service.record(input());
+        // Older than 8 days: #1 and #2 (days 0 and 1).
+        expect(await service.purgeOlderThan(8)).toMatchObject({ purged: 2, fromSeq: 1, throughSeq: 2, checkpointSeq: 7 });
+        expect(await service.verify()).toEqual({ intact: true, count: 5, firstSeq: 3, headSeq: 7, headHash: (await rowAt(7)).hash, unkeyedThroughSeq: 4 });
+      });
+
+      it('a purge past the seal leaves a chain keyed throughout', async () => {
+        const start = Date.parse('2026-01-01T00:00:00.000Z');
+        await writeUnkeyed(3, start);
+        jest.setSystemTime(start + 5 * DAY_MS);
+        await service.record(input());
+        jest.setSystemTime(start + 20 * DAY_MS);
+        await service.record(input());
+        expect(await service.purgeOlderThan(10)).toMatchObject({ purged: 5, fromSeq: 1, throughSeq: 5, checkpointSeq: 7 });
+        expect(await repository.findChainSeal()).toBeUndefined();
+        expect(await service.verify()).toEqual({ intact: true, count: 2, firstSeq: 6, headSeq: 7, headHash: (await rowAt(7)).hash });
+        // The purge and every later event are keyed: nothing more to seal.
+        await service.onApplicationBootstrap();
+        expect(await repository.findChainSeal()).toBeUndefined();
+        await service.onModuleDestroy();
+      });
     });
   });
 
@@ -495,9 +680,9 @@ describe(AuditService.name, () => {
       expect(await service.verify()).toEqual({ intact: false, brokenAt: 3, why: 'event #3 was altered', intactUpTo: 2, firstSeq: 1 });
     });
 
-    it('reports an edited prev_hash as altered at that event', async () => {
+    it('reports an edited prev_hash as not following the event before it', async () => {
       await sql`UPDATE audit_events SET prev_hash = ${GENESIS_HASH} WHERE seq = 2`.execute(db);
-      expect(await service.verify()).toMatchObject({ intact: false, brokenAt: 2, why: 'event #2 was altered' });
+      expect(await service.verify()).toMatchObject({ intact: false, brokenAt: 2, why: 'event #2 does not follow #1' });
     });
 
     it('reports a deleted middle event as missing', async () => {

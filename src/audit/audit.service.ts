@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig, type ConcurConfig } from '../config/index.js';
 import type { AuditEventTable } from '../database/database.types.js';
@@ -14,7 +14,8 @@ import type {
   ChainHead,
   ChainVerification,
 } from './audit.types.js';
-import { canonicalJson, eventHash, GENESIS_HASH, verifyChain } from './hash-chain.js';
+import { AUDIT_CHAIN_KEY, loadChainKey } from './chain-key.js';
+import { canonicalJson, type ChainHashing, eventHash, expectedHash, GENESIS_HASH, keyedEventHash, sameHash, verifyChain } from './hash-chain.js';
 
 const MAX_ITEM_URL = 2048;
 const MAX_USER_AGENT = 512;
@@ -122,12 +123,24 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   private retentionTimer?: NodeJS.Timeout;
   private periodicRun?: Promise<void>;
   private schemaReady = false;
+  /** Set once an append transaction of this process has committed after checking that the chain is keyed. */
+  private chainSealChecked = false;
 
+  /**
+   * `chainKey`: the HMAC key of the chain; without it (the server), the configured key or the one
+   * generated in the data folder, loaded at first use.
+   */
   constructor(
     private readonly repository: AuditRepository,
     private readonly metrics: Metrics,
     private readonly config: AppConfig,
+    @Optional() @Inject(AUDIT_CHAIN_KEY) private chainKey?: Buffer,
   ) {}
+
+  private get key(): Buffer {
+    this.chainKey ??= loadChainKey(this.config, this.logger);
+    return this.chainKey;
+  }
 
   /**
    * Appends one event; once the promise resolves the event is committed to disk. Calls made
@@ -147,6 +160,8 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     const pending = await this.repository.pendingMigrations();
     this.schemaReady = pending.length === 0;
+    // Before anything else appends: the events of an unkeyed log are sealed first.
+    if (this.schemaReady) await this.sealUnkeyedEvents();
     if (this.schemaReady) await this.reconcileInterruptedUpdates();
     else this.logger.warn(`Interrupted updates not reconciled: database migrations pending (${pending.join(', ')})`);
     if (this.repository.dialect === 'postgres') {
@@ -217,17 +232,20 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
     const row = await this.repository.findById(id);
     if (!row) return undefined;
     const seq = Number(row.seq);
-    const [before, after, checkpoint] = await Promise.all([
+    const [before, after, checkpoint, seal] = await Promise.all([
       this.repository.findBySeq(seq - 1),
       this.repository.findBySeq(seq + 1),
       this.repository.latestCheckpoint(),
+      this.repository.findChainSeal(),
     ]);
+    const hashing = chainHashing(this.key, seal);
     const purgedBefore = !before && checkpoint !== undefined && Number(checkpoint.purged_through_seq) === seq - 1;
     const expectedPrev = before?.hash ?? (seq === 1 ? GENESIS_HASH : purgedBefore ? checkpoint!.purged_through_hash : undefined);
     const launch = row.launch_id ? (await this.repository.findByLaunch(row.launch_id)).map(toAuditEvent) : [];
     return {
       event: toAuditEvent(row),
-      hashMatches: eventHash(row) === row.hash,
+      hashMatches: sameHash(expectedHash(row, hashing), row.hash),
+      keyed: seq > hashing.unkeyedThroughSeq,
       linksToPrevious: expectedPrev === undefined ? null : expectedPrev === row.prev_hash,
       previousPurged: purgedBefore,
       previous: before ? { id: before.id, seq: seq - 1 } : null,
@@ -341,10 +359,21 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
    * Recomputes the chain from #1, or from the newest retention checkpoint on. A checkpoint only
    * counts when the chain holds its `audit.purged` event saying the same: a checkpoint row
    * written into the database by hand does not excuse the events it claims were purged.
+   * Hashes are HMACs under the chain key, except those of the events the chain's seal (its first
+   * `audit.chain_keyed` event, itself keyed) records as written before the chain was keyed.
    */
   async verify(): Promise<ChainVerification> {
-    const checkpoint = await this.repository.latestCheckpoint();
-    if (!checkpoint) return verifyChain(this.repository.iterateAll());
+    const [checkpoint, seal] = await Promise.all([this.repository.latestCheckpoint(), this.repository.findChainSeal()]);
+    const hashing = chainHashing(this.key, seal);
+    if (seal && seal.new_value !== sealRecord(Number(seal.seq) - 1, seal.prev_hash)) {
+      const at = Number(seal.seq);
+      return { intact: false, brokenAt: at, why: `event #${at} is an audit.chain_keyed event that does not record the events before it`, intactUpTo: at - 1, firstSeq: checkpoint ? Number(checkpoint.purged_through_seq) + 1 : 1 };
+    }
+    const withSeal = (result: ChainVerification): ChainVerification =>
+      result.intact && result.firstSeq <= hashing.unkeyedThroughSeq && hashing.unkeyedThroughSeq < result.headSeq
+        ? { ...result, unkeyedThroughSeq: hashing.unkeyedThroughSeq }
+        : result;
+    if (!checkpoint) return withSeal(await verifyChain(this.repository.iterateAll(), hashing));
     const throughSeq = Number(checkpoint.purged_through_seq);
     const checkpointSeq = Number(checkpoint.checkpoint_seq);
     const fromSeq = Number(checkpoint.purged_from_seq);
@@ -359,7 +388,19 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
         firstSeq: fromSeq,
       };
     }
-    return verifyChain(this.repository.iterateAll(1000, throughSeq), { seq: throughSeq + 1, prevHash: checkpoint.purged_through_hash });
+    return withSeal(await verifyChain(this.repository.iterateAll(1000, throughSeq), hashing, { seq: throughSeq + 1, prevHash: checkpoint.purged_through_hash }));
+  }
+
+  /**
+   * Seals the events written before the chain was keyed, once: when the newest event carries a
+   * plain SHA-256 hash and no seal exists, an `audit.chain_keyed` event records where they end
+   * and their last hash, and every event from it on is an HMAC under the chain key. Done in an
+   * append transaction (on PostgreSQL under the lock every replica takes), so replicas starting
+   * together write one seal. Also done before the first append of any process.
+   */
+  async sealUnkeyedEvents(): Promise<void> {
+    if (this.chainSealChecked) return;
+    await this.enqueue(() => this.commit('audit.chain_keyed', async () => undefined));
   }
 
   async eventsOfLaunch(launchId: string): Promise<AuditEvent[]> {
@@ -464,21 +505,29 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
    * because another writer took the seq meanwhile, the whole transaction is tried again.
    */
   private async tryCommit(write: (append: Append, log: AuditRepository) => Promise<unknown>): Promise<AuditEventTable[]> {
+    const key = this.key;
     for (let attempt = 1; ; attempt++) {
       const rows: AuditEventTable[] = [];
+      let sealed: AuditEventTable | undefined;
       let seenHead: number | undefined;
       try {
         await this.repository.inAppendTransaction(async (log) => {
           rows.length = 0;
+          sealed = undefined;
           let head: AppendHead | undefined;
-          await write(async (...bodies) => {
+          const appendAfterHead = async (bodies: EventBody[]): Promise<AuditEventTable[]> => {
             // Read once a transaction: in it we are the only appender, so every later head is the row we appended.
             head ??= await log.headForAppend();
             seenHead ??= head.seq;
-            const appended = chainedAfter(head, bodies);
+            const appended = chainedAfter(head, bodies, key);
             await log.insert(appended.length === 1 ? appended[0] : appended);
-            rows.push(...appended);
             head = headOf(appended[appended.length - 1]);
+            return appended;
+          };
+          if (!this.chainSealChecked) sealed = await this.sealIfUnkeyed(log, key, appendAfterHead);
+          await write(async (...bodies) => {
+            const appended = await appendAfterHead(bodies);
+            rows.push(...appended);
             return appended;
           }, log);
         });
@@ -486,9 +535,48 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
         if (attempt >= MAX_APPEND_ATTEMPTS || !(await this.headMovedFrom(seenHead))) throw err;
         continue; // another writer appended first: again, after its event
       }
+      this.chainSealChecked = true;
+      if (sealed) {
+        this.metrics.auditEvents.inc({ type: sealed.event_type, outcome: sealed.outcome });
+        this.logger.log(`Audit chain keyed: ${sealed.reason}`);
+      }
       for (const row of rows) this.metrics.auditEvents.inc({ type: row.event_type, outcome: row.outcome });
       return rows;
     }
+  }
+
+  /**
+   * In an append transaction: appends the seal when the log's newest event has a plain SHA-256
+   * hash and no seal exists yet; returns it. A head that matches neither hash (another chain key
+   * than the one it was written with, or a changed row) is reported and left as it is: a seal
+   * must not vouch for events it cannot check.
+   */
+  private async sealIfUnkeyed(
+    log: AuditRepository,
+    key: Buffer,
+    appendAfterHead: (bodies: EventBody[]) => Promise<AuditEventTable[]>,
+  ): Promise<AuditEventTable | undefined> {
+    if (await log.findChainSeal()) return undefined;
+    const { seq } = await log.headForAppend();
+    const head = seq > 0 ? await log.findBySeq(seq) : undefined;
+    if (!head || sameHash(keyedEventHash(head, key), head.hash)) return undefined;
+    if (eventHash(head) !== head.hash) {
+      this.logger.error(
+        `The audit chain's newest event #${seq} has neither a plain SHA-256 hash nor an HMAC under the configured chain key: ` +
+          'is security.auditChainKey (CONNECTOR_AUDIT_CHAIN_KEY) the key this log was written with? verify-audit tells where the chain breaks',
+      );
+      return undefined;
+    }
+    const [seal] = await appendAfterHead([
+      eventBody({
+        type: 'audit.chain_keyed',
+        outcome: 'success',
+        actingUser: 'connector',
+        newValue: sealRecord(seq, head.hash),
+        reason: `events #1..#${seq} are unkeyed SHA-256, ending on ${head.hash}; from #${seq + 1} on each event's hash is an HMAC-SHA256 under the chain key`,
+      }),
+    ]);
+    return seal;
   }
 
   /** Whether another writer appended since the transaction read head `seen` (which a retry then follows). */
@@ -499,12 +587,12 @@ export class AuditService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 }
 
-/** `bodies` as the events after `head`, each linked to the one before it. */
-function chainedAfter(head: AppendHead, bodies: EventBody[]): AuditEventTable[] {
+/** `bodies` as the events after `head`, each linked to the one before it and keyed with `key`. */
+function chainedAfter(head: AppendHead, bodies: EventBody[], key: Buffer): AuditEventTable[] {
   const rows: AuditEventTable[] = [];
   let previous = head;
   for (const body of bodies) {
-    const row = chained(body, previous);
+    const row = chained(body, previous, key);
     rows.push(row);
     previous = headOf(row);
   }
@@ -515,20 +603,22 @@ function headOf(row: AuditEventTable): AppendHead {
   return { seq: Number(row.seq), hash: row.hash, occurredAt: row.occurred_at };
 }
 
-/** `body` as the event after `head`: its seq, its link to the head's hash, and its own hash. */
-function chained(body: EventBody, head: AppendHead): AuditEventTable {
+/** `body` as the event after `head`: its seq, its link to the head's hash, and its own hash (an HMAC under `key`). */
+function chained(body: EventBody, head: AppendHead, key: Buffer): AuditEventTable {
   // Stamped before the append lock, a time could precede the head's (another replica got the
   // lock first, or an earlier member of the batch); times never go backwards along seq, which
   // time-range searches rely on.
   const occurredAt = head.occurredAt !== null && head.occurredAt > body.occurred_at ? head.occurredAt : body.occurred_at;
   const unhashed = { seq: head.seq + 1, ...body, occurred_at: occurredAt, prev_hash: head.hash };
-  return { ...unhashed, hash: eventHash(unhashed) };
+  return { ...unhashed, hash: keyedEventHash(unhashed, key) };
 }
 
 export interface EventInChain {
   event: AuditEvent;
-  /** sha256 of the event's content equals its stored hash. */
+  /** The hash of the event's content (an HMAC under the chain key, or SHA-256 before the seal) equals its stored hash. */
   hashMatches: boolean;
+  /** Its hash is an HMAC under the chain key (false: written before the chain was keyed). */
+  keyed: boolean;
   /** prev_hash equals the hash before it; null when the event before it is missing (not purged). */
   linksToPrevious: boolean | null;
   /** The event before it was removed by a retention purge, whose checkpoint gives its hash. */
@@ -551,6 +641,16 @@ export interface PurgeResult {
 /** What an `audit.purged` event records (its new_value), exactly as a checkpoint row must repeat it. */
 function checkpointRecord(purgedFromSeq: number, purgedThroughSeq: number, purgedThroughHash: string): string {
   return canonicalJson({ purgedFromSeq, purgedThroughSeq, purgedThroughHash });
+}
+
+/** What an `audit.chain_keyed` event records (its new_value): the unkeyed events end at `unkeyedThroughSeq` on `unkeyedThroughHash`. */
+function sealRecord(unkeyedThroughSeq: number, unkeyedThroughHash: string): string {
+  return canonicalJson({ unkeyedThroughSeq, unkeyedThroughHash, unkeyedHash: 'sha256', keyedHash: 'hmac-sha256' });
+}
+
+/** How the chain is hashed given its seal (the first `audit.chain_keyed` event), if any. */
+function chainHashing(key: Buffer, seal: AuditEventTable | undefined): ChainHashing {
+  return { key, unkeyedThroughSeq: seal ? Number(seal.seq) - 1 : 0 };
 }
 
 /** An opaque page cursor: the seq of the last event shown. */

@@ -11,6 +11,11 @@ export const AUDIT_EVENT_TYPES = [
   'audit.read',
   /** A retention purge: the checkpoint that records which events were removed and the hash they ended on. */
   'audit.purged',
+  /**
+   * The chain became keyed: the events before it carry plain SHA-256 hashes, and this event (an
+   * HMAC under the chain key, like every event after it) records where they end and their last hash.
+   */
+  'audit.chain_keyed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -64,9 +69,11 @@ export interface AuditEvent {
 /**
  * What `verify` found. The chain starts at #1, or after the newest retention checkpoint at
  * `firstSeq` (the events before it were purged, and the checkpoint event records their last hash).
+ * `unkeyedThroughSeq` is there when verified events up to it carry plain SHA-256 hashes (written
+ * before the chain was keyed), sealed by the `audit.chain_keyed` event after them.
  */
 export type ChainVerification =
-  | { intact: true; count: number; firstSeq: number; headSeq: number; headHash: string }
+  | { intact: true; count: number; firstSeq: number; headSeq: number; headHash: string; unkeyedThroughSeq?: number }
   | { intact: false; brokenAt: number; why: string; intactUpTo: number; firstSeq: number };
 
 /** Filters of a search or an export; every one optional, all of them must hold. */
