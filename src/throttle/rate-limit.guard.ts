@@ -6,6 +6,7 @@ import { tooManyLaunchesPage } from '../common/page.exception.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { clientIpOf } from './client-ip.js';
 import { limiterFailure, tooManyTestConnections } from './rate-limit.errors.js';
+import { RateLimitStoreFull } from './rate-limit.storage.js';
 import { RateLimiter } from './rate-limiter.service.js';
 
 /** Metadata key of the per-client-IP limit a route counts against (set by @RateLimit). */
@@ -17,7 +18,9 @@ export type IpLimitName = 'launch' | 'test_connection';
  * Refuses a request with 429 and Retry-After once its client IP is over the route's limit:
  * the launch popup gets the error page, Test Connection JSON. Runs before the other guards of
  * the route, so a refused launch never claims its nonce. When the count cannot be kept
- * (Redis down) the request is refused with 503 and Retry-After, not let through.
+ * (Redis down) the request is refused with 503 and Retry-After, not let through; when the memory
+ * store has no room for a new address, with 429 and Retry-After (metrics: limit
+ * "memory_store_full"), so no count is ever dropped to make room.
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
@@ -35,19 +38,26 @@ export class RateLimitGuard implements CanActivate {
     const ip = clientIpOf(http.getRequest<Request>());
     const res = http.getResponse<Response>();
     const verdict = await this.limiter.hit(name, ip).catch((error: unknown) => {
+      if (error instanceof RateLimitStoreFull) this.refused(context, name, 'memory_store_full');
       throw limiterFailure(error, res, name);
     });
     if (verdict.allowed) return true;
 
     res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
-    this.metrics.rateLimited.inc({ limit: name });
+    this.refused(context, name, name);
+    if (name === 'test_connection') throw tooManyTestConnections(verdict.retryAfterSeconds, 'network');
+    throw tooManyLaunchesPage(verdict.retryAfterSeconds, `launch rate limit reached for ${ip}`);
+  }
+
+  /** Counts a 429 in the metrics: by the limit that refused it, and as the route's outcome. */
+  private refused(context: ExecutionContext, name: IpLimitName, limit: string): void {
+    this.metrics.rateLimited.inc({ limit });
     if (name === 'test_connection') {
       this.metrics.testConnections.inc({ outcome: 'rate_limited' });
-      throw tooManyTestConnections(verdict.retryAfterSeconds, 'network');
+      return;
     }
     const version = this.reflector.get<unknown>(LAUNCH_VERSION, context.getHandler());
     this.metrics.launches.inc({ version: version === 1 || version === 4 ? String(version) : 'unknown', outcome: 'rate_limited' });
-    throw tooManyLaunchesPage(verdict.retryAfterSeconds, `launch rate limit reached for ${ip}`);
   }
 }
 

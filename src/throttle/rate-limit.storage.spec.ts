@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
-import { MemoryRateLimitStorage, recordOf } from './rate-limit.storage.js';
+import { counterKindOf, MemoryRateLimitStorage, RateLimitStoreFull, recordOf } from './rate-limit.storage.js';
 
 describe(MemoryRateLimitStorage.name, () => {
   let now: number;
@@ -65,6 +65,108 @@ describe(MemoryRateLimitStorage.name, () => {
     now += 60_000;
     await hit('c');
     expect(storage.size).toBe(1);
+  });
+});
+
+describe(`${MemoryRateLimitStorage.name} when full`, () => {
+  let now: number;
+  const storageOf = (maxKeys: number) => new MemoryRateLimitStorage(() => now, maxKeys);
+  /** Locks `user` (limit 3, 15 min) as the auditor sign-in does. */
+  const lock = async (storage: MemoryRateLimitStorage, user = 'jane') => {
+    for (let i = 0; i < 4; i++) await storage.increment(user, 900_000, 3, 900_000, 'failed_audit_sign_in');
+  };
+  const isLocked = async (storage: MemoryRateLimitStorage, user = 'jane') =>
+    (await storage.increment(user, 900_000, 3, 900_000, 'failed_audit_sign_in')).isBlocked;
+  const launchFrom = (storage: MemoryRateLimitStorage, ip: string) => storage.increment(ip, 60_000, 60, 60_000, 'launch');
+
+  beforeEach(() => {
+    now = 1_000_000;
+  });
+
+  it('keeps traffic and failure counters apart', () => {
+    expect(['launch', 'test_connection'].map(counterKindOf)).toEqual(['traffic', 'traffic']);
+    expect(['failed_test_connection', 'failed_audit_sign_in', 'failed_audit_sign_in_ip', 'failed_metrics_auth'].map(counterKindOf)).toEqual([
+      'failures',
+      'failures',
+      'failures',
+      'failures',
+    ]);
+  });
+
+  it('keeps a lockout through more than 100,000 new client addresses (the default size): new addresses are refused instead', async () => {
+    const storage = new MemoryRateLimitStorage(() => now);
+    await lock(storage);
+    let refused: unknown;
+    for (let i = 0; i <= 100_000 && !refused; i++) {
+      await launchFrom(storage, `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`).catch((error: unknown) => (refused = error));
+    }
+    expect(refused).toBeInstanceOf(RateLimitStoreFull);
+    expect(refused).toMatchObject({ kind: 'traffic', maxKeys: 100_000, retryAfterSeconds: 60 });
+    expect(storage.sizeOf('traffic')).toBe(100_000);
+    // A hundred more new addresses: every one refused, and the lock is still there.
+    for (let i = 0; i < 100; i++) await expect(launchFrom(storage, `198.51.100.${i}`)).rejects.toBeInstanceOf(RateLimitStoreFull);
+    await expect(isLocked(storage)).resolves.toBe(true);
+    // The lock is counted apart: new failure counters still find room.
+    await expect(storage.increment('bob', 900_000, 3, 900_000, 'failed_audit_sign_in')).resolves.toMatchObject({ totalHits: 1 });
+  });
+
+  it('still counts the addresses it holds while full', async () => {
+    const storage = storageOf(2);
+    await launchFrom(storage, '203.0.113.1');
+    await launchFrom(storage, '203.0.113.2');
+    await expect(launchFrom(storage, '203.0.113.3')).rejects.toBeInstanceOf(RateLimitStoreFull);
+    await expect(launchFrom(storage, '203.0.113.1')).resolves.toMatchObject({ totalHits: 2, isBlocked: false });
+  });
+
+  it('refuses a new failure counter when its own table is full, never dropping a lock', async () => {
+    const storage = storageOf(3);
+    await lock(storage, 'jane');
+    await storage.increment('t1', 900_000, 10, 0, 'failed_test_connection');
+    await storage.increment('203.0.113.9', 900_000, 20, 900_000, 'failed_metrics_auth');
+    now += 60_000;
+    const error = (await storage.increment('eve', 900_000, 3, 900_000, 'failed_audit_sign_in').catch((e: unknown) => e)) as RateLimitStoreFull;
+    expect(error).toBeInstanceOf(RateLimitStoreFull);
+    expect(error.kind).toBe('failures');
+    expect(error.message).toBe('rate-limit memory store full: 3 failures counters, none expired');
+    // The earliest entry (jane's lock, from 15 min after its last failure) ends in 840 s.
+    expect(error.retryAfterSeconds).toBe(840);
+    await expect(isLocked(storage)).resolves.toBe(true);
+    // Traffic has a table of its own, still with room.
+    await expect(launchFrom(storage, '203.0.113.1')).resolves.toMatchObject({ totalHits: 1 });
+  });
+
+  it('makes room only when entries expire: then a new address is counted', async () => {
+    const storage = storageOf(2);
+    await storage.increment('203.0.113.1', 10_000, 5, 10_000, 'test_connection');
+    now += 5_000;
+    await storage.increment('203.0.113.2', 10_000, 5, 10_000, 'test_connection');
+    await expect(storage.increment('203.0.113.3', 10_000, 5, 10_000, 'test_connection')).rejects.toMatchObject({ retryAfterSeconds: 5 });
+    now += 5_000;
+    // The first address's window has ended: swept, and its place taken.
+    await expect(storage.increment('203.0.113.3', 10_000, 5, 10_000, 'test_connection')).resolves.toMatchObject({ totalHits: 1 });
+    expect(storage.sizeOf('traffic')).toBe(2);
+    await expect(storage.increment('203.0.113.4', 10_000, 5, 10_000, 'test_connection')).rejects.toBeInstanceOf(RateLimitStoreFull);
+  });
+
+  it('does not sweep on every refused request: at most once a second while full', async () => {
+    const storage = storageOf(1);
+    await storage.increment('a', 1_000, 5, 0, 'launch');
+    now += 1_000;
+    // a has expired: the sweep that finds it runs, and b takes its place (for 500 ms).
+    await expect(storage.increment('b', 500, 5, 0, 'launch')).resolves.toMatchObject({ totalHits: 1 });
+    now += 600;
+    // b has expired too, but the last sweep was 600 ms ago: refused, try again in a second.
+    await expect(storage.increment('c', 1_000, 5, 0, 'launch')).rejects.toMatchObject({ retryAfterSeconds: 1 });
+    now += 400;
+    await expect(storage.increment('c', 1_000, 5, 0, 'launch')).resolves.toMatchObject({ totalHits: 1 });
+  });
+
+  it('keeps an entry whose window ended while its block runs', async () => {
+    const storage = storageOf(1);
+    for (let i = 0; i < 3; i++) await storage.increment('a', 1_000, 1, 30_000, 'failed_audit_sign_in_ip');
+    now += 20_000;
+    await expect(storage.increment('b', 1_000, 1, 30_000, 'failed_audit_sign_in_ip')).rejects.toMatchObject({ retryAfterSeconds: 10 });
+    await expect(storage.increment('a', 1_000, 1, 30_000, 'failed_audit_sign_in_ip')).resolves.toMatchObject({ isBlocked: true, timeToBlockExpire: 10 });
   });
 });
 

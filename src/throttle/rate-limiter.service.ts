@@ -3,10 +3,21 @@ import { AppConfig } from '../config/index.js';
 import { RateLimitStorage } from './rate-limit.storage.js';
 
 /**
- * The limits of config.rateLimit, and the auditor sign-in lockout of config.audit.signIn; also
- * the `limit` label of clc_rate_limited_total.
+ * The limits of config.rateLimit, and the lockouts of config.audit.signIn (auditor sign-ins per
+ * user name and per address, /metrics Basic auth per address); also the `limit` label of
+ * clc_rate_limited_total. `launch` and `test_connection` are per-address traffic counters, the
+ * others failure counters (TRAFFIC_COUNTERS in rate-limit.storage.ts keeps them apart).
  */
-export type LimitName = 'launch' | 'test_connection' | 'failed_test_connection' | 'failed_audit_sign_in' | 'failed_audit_sign_in_ip';
+export type LimitName =
+  | 'launch'
+  | 'test_connection'
+  | 'failed_test_connection'
+  | 'failed_audit_sign_in'
+  | 'failed_audit_sign_in_ip'
+  | 'failed_metrics_auth';
+
+/** Lockouts that guard passwords, not load: counted even with rateLimit.enabled false. */
+const PASSWORD_LOCKOUTS: ReadonlySet<LimitName> = new Set(['failed_audit_sign_in', 'failed_audit_sign_in_ip', 'failed_metrics_auth']);
 
 export interface LimitVerdict {
   allowed: boolean;
@@ -18,8 +29,13 @@ const ALLOWED: LimitVerdict = { allowed: true, retryAfterSeconds: 0 };
 
 /**
  * Counts hits of a subject (a client IP, a tenant, an auditor user name) against one of the
- * configured limits. The auditor lockout is counted even with rateLimit.enabled false: it guards
- * the audit log's passwords, not the connector's load.
+ * configured limits. The auditor and /metrics lockouts are counted even with rateLimit.enabled
+ * false: they guard passwords, not the connector's load. /metrics Basic auth failures count per
+ * client address under the auditor sign-in's per-address policy (maxFailuresPerAddress in
+ * lockoutSeconds), in a count of their own.
+ *
+ * `hit` rejects with RateLimitStoreFull when the memory store has no room for a new subject
+ * (see MemoryRateLimitStorage), and with the 503 of sharedStoreUnavailable when Redis fails.
  */
 @Injectable()
 export class RateLimiter {
@@ -50,11 +66,11 @@ export class RateLimiter {
   }
 
   private counts(name: LimitName): boolean {
-    return name === 'failed_audit_sign_in' || name === 'failed_audit_sign_in_ip' || this.enabled;
+    return PASSWORD_LOCKOUTS.has(name) || this.enabled;
   }
 
   private ruleOf(name: LimitName): { limit: number; windowSeconds: number } {
-    if (name === 'failed_audit_sign_in' || name === 'failed_audit_sign_in_ip') {
+    if (PASSWORD_LOCKOUTS.has(name)) {
       const { maxFailures, maxFailuresPerAddress, lockoutSeconds } = this.config.audit.signIn;
       return { limit: name === 'failed_audit_sign_in' ? maxFailures : maxFailuresPerAddress, windowSeconds: lockoutSeconds };
     }

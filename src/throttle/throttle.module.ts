@@ -8,7 +8,7 @@ import { RedisRateLimitStorage } from './redis-rate-limit.storage.js';
 
 function rateLimitStorage(config: AppConfig, keys: RateLimitKeys, redis?: RedisClient | null): RateLimitStorage {
   if (!config.rateLimit.enabled) new Logger('RateLimit').warn('rate limits are off (rateLimit.enabled: false)');
-  return redis ? new RedisRateLimitStorage(redis, config.redis.keyPrefix, keys) : new MemoryRateLimitStorage();
+  return redis ? new RedisRateLimitStorage(redis, config.redis.keyPrefix, keys) : new MemoryRateLimitStorage(Date.now, config.rateLimit.memoryMaxKeys);
 }
 
 /**
