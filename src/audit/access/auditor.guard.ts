@@ -16,7 +16,7 @@ import { requestMeta } from '../../common/request-meta.js';
 import { AppConfig } from '../../config/index.js';
 import { AddressMatcher } from './address-range.js';
 import { AuditorSessions } from './auditor-sessions.service.js';
-import { AuditorSignIn, WRONG_CREDENTIALS } from './auditor-sign-in.service.js';
+import { AuditorSignIn, DEMO_NOT_LOCAL, lockedMessage, WRONG_CREDENTIALS } from './auditor-sign-in.service.js';
 import { csrfMatches, signInUrl } from './sign-in.form.js';
 
 /** Who is reading the audit log, and how the connector knows. */
@@ -120,15 +120,13 @@ export class AuditorGuard implements CanActivate {
     const verdict = await this.signIn.attempt(credentials.username, credentials.password, 'basic', requestMeta(req));
     if (verdict.outcome === 'locked') {
       res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
-      throw new HttpException(
-        `Too many failed sign-ins for this user name; try again in ${verdict.retryAfterSeconds} seconds.`,
-        HttpStatus.TOO_MANY_REQUESTS,
-      );
+      throw new HttpException(`${lockedMessage(verdict.scope)}; try again in ${verdict.retryAfterSeconds} seconds.`, HttpStatus.TOO_MANY_REQUESTS);
     }
     if (verdict.outcome === 'wrong') {
       res.setHeader('WWW-Authenticate', AUDIT_BASIC_CHALLENGE);
       throw new UnauthorizedException(WRONG_CREDENTIALS);
     }
+    if (verdict.outcome === 'demo_not_local') throw new ForbiddenException(DEMO_NOT_LOCAL);
     return { username: verdict.username, via: 'basic', groups: [], csrfToken: null };
   }
 }

@@ -6,7 +6,7 @@ import { Meta, type RequestMeta } from '../../common/request-meta.js';
 import { AppConfig } from '../../config/index.js';
 import { Auditor, AuditorGuard, type AuditorIdentity, verifyCsrf } from './auditor.guard.js';
 import { AuditorSessions } from './auditor-sessions.service.js';
-import { AuditorSignIn, WRONG_CREDENTIALS } from './auditor-sign-in.service.js';
+import { AuditorSignIn, DEMO_NOT_LOCAL, lockedMessage, WRONG_CREDENTIALS } from './auditor-sign-in.service.js';
 import { csrfMatches, isCsrfToken, newCsrfToken, parseSignInForm, safeNext, SIGN_IN_PATH } from './sign-in.form.js';
 
 /** The login CSRF cookie lives this long: long enough to type a password, short enough to be useless later. */
@@ -52,11 +52,15 @@ export class SignInController {
     if (verdict.outcome === 'locked') {
       res.setHeader('Retry-After', String(verdict.retryAfterSeconds));
       const retryAt = new Date(Date.now() + verdict.retryAfterSeconds * 1000);
-      const message = `Too many failed sign-ins for this user name. It is locked: try again after ${timeOf(retryAt)} (in ${durationOf(verdict.retryAfterSeconds)}).`;
+      const when = `try again after ${timeOf(retryAt)} (in ${durationOf(verdict.retryAfterSeconds)})`;
+      const message = verdict.scope === 'user' ? `${lockedMessage('user')}. It is locked: ${when}.` : `${lockedMessage(verdict.scope)}: ${when}.`;
       return this.render(req, res, { status: HttpStatus.TOO_MANY_REQUESTS, message, username: form.username, next: form.next });
     }
     if (verdict.outcome === 'wrong') {
       return this.render(req, res, { status: HttpStatus.UNAUTHORIZED, message: WRONG_CREDENTIALS, username: form.username, next: form.next });
+    }
+    if (verdict.outcome === 'demo_not_local') {
+      return this.render(req, res, { status: HttpStatus.FORBIDDEN, message: DEMO_NOT_LOCAL, username: form.username, next: form.next });
     }
     const { id } = await this.sessions.open(verdict.username);
     res.cookie(this.sessions.cookieName, id, this.sessions.cookieOptions(req.secure));
