@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
@@ -6,6 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { parseAddressRange } from '../audit/access/address-range.js';
 import { DEMO_AUDITOR, isDemoPasswordHash, parsePasswordHash } from '../audit/access/password-hash.js';
 import { AppConfig } from './config.schema.js';
+import { KEY_RECIPE, PASSWORD_RECIPE, keyWeakness, passwordWeakness } from './secret-strength.js';
+import { type Finding, type MinPrefix, trustProxyFindings, trustedHeaderProxyFindings } from './trusted-proxies.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -109,8 +112,44 @@ export function validateConfig(raw: Plain, configDir: string, env: Env = process
   return { config, warnings };
 }
 
+/** The tenant secrets: where they sit in a tenant, and the suffix of their environment variable. */
+const PUBLISHABLE: Array<[section: string, key: string, envSuffix: string]> = [
+  ['connector', 'password', 'CONNECTOR_PASSWORD'],
+  ['oauth', 'clientSecret', 'OAUTH_CLIENT_SECRET'],
+  ['oauth', 'refreshToken', 'OAUTH_REFRESH_TOKEN'],
+];
+
+/**
+ * The tenant secrets config/default.yaml ships (the sandbox tenant's), read from the file itself so
+ * that it stays the one place that knows them: anyone can read them, so no real tenant may use them.
+ */
+export function publishedSecrets(): Set<string> {
+  const raw = readYaml(join(defaultConfigDir(), 'default.yaml'), []);
+  const published = new Set<string>();
+  for (const tenant of Array.isArray(raw.tenants) ? raw.tenants : []) {
+    if (!isPlain(tenant)) continue;
+    for (const [section, key] of PUBLISHABLE) {
+      const value = isPlain(tenant[section]) ? tenant[section][key] : undefined;
+      if (typeof value === 'string' && value !== '') published.add(value);
+    }
+  }
+  return published;
+}
+
+/** Opens the start-up warnings about credentials anyone can read, so they stand out in the log. */
+export const PUBLISHED_CREDENTIALS_WARNING = 'PUBLISHED CREDENTIALS IN USE';
+
 function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: string[]): void {
   const production = env.NODE_ENV === 'production';
+  /** A setting production refuses: a problem under NODE_ENV=production, a warning elsewhere. */
+  const report = ({ key, what, todo, unsafe }: Finding): void => {
+    const then = todo ? ` ${todo}.` : '';
+    if (!unsafe) problems.push(`${key}: ${what}${todo ? `. ${todo}` : ''}`);
+    else if (production) problems.push(`${key}: ${what}; refused in production.${then}`);
+    else warnings.push(`${key}: ${what}; NODE_ENV=production refuses this.${then}`);
+  };
+  const minPrefix: MinPrefix = { ...config.security.trustedProxyMinPrefix };
+  trustProxyFindings(config.server.trustProxy, minPrefix).forEach(report);
   if (config.sandbox.enabled && production) {
     problems.push('sandbox.enabled: the sandbox must be off when NODE_ENV=production');
   }
@@ -120,6 +159,7 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
   const ids = new Set<string>();
   const domains = new Map<string, string>();
   const signers: DomainSigner[] = [];
+  const published = publishedSecrets();
   (Array.isArray(config.tenants) ? config.tenants : []).forEach((tenant, i) => {
     try {
       checkTenant(tenant, i);
@@ -168,8 +208,51 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
         if (PLACEHOLDER.test(value)) problems.push(`${at}.${key}: a placeholder value is refused in production`);
       }
     }
+    checkPublished(tenant, at);
+    const weakness = PLACEHOLDER.test(password) || published.has(password) ? undefined : passwordWeakness(password);
+    if (weakness) {
+      report({
+        key: `${at}.connector.password`,
+        unsafe: true,
+        what:
+          `${weakness}. It is the key of every launch URL's signature, and every employee sees signed URLs, ` +
+          'so it must resist offline guessing: 40 to 50 random characters',
+        todo: `Make one with \`${PASSWORD_RECIPE}\`, register it in Concur's application connector and set ${tenantEnvPrefix(tenant.id)}CONNECTOR_PASSWORD`,
+      });
+    }
     const lookupPath = resolve(config.configDir, tenant.lookup.file);
     if (!existsSync(lookupPath)) problems.push(`${at}.lookup.file: ${lookupPath} does not exist`);
+  }
+  /** The secrets config/default.yaml ships, wherever they turn up: refused in production, loudly warned about elsewhere. */
+  function checkPublished(tenant: AppConfig['tenants'][number], at: string): void {
+    const values: Record<string, string> = {
+      'connector.password': tenant.connector.password,
+      'oauth.clientSecret': tenant.oauth.clientSecret,
+      'oauth.refreshToken': tenant.oauth.refreshToken,
+    };
+    const found = PUBLISHABLE.filter(([section, key]) => published.has(values[`${section}.${key}`]));
+    if (!found.length) return;
+    const prefix = tenantEnvPrefix(tenant.id);
+    if (production) {
+      for (const [section, key, envSuffix] of found) {
+        problems.push(
+          `${at}.${section}.${key}: this is a published value of config/default.yaml (the sandbox tenant's), which anyone can read; ` +
+            `refused in production. Set ${prefix}${envSuffix} to your tenant's own value` +
+            (key === 'password' ? ` (make one with \`${PASSWORD_RECIPE}\` and register it in Concur's application connector)` : ''),
+        );
+      }
+      return;
+    }
+    const keys = found.map(([section, key]) => `${section}.${key}`).join(', ');
+    const signs = found.some(([, key]) => key === 'password')
+      ? `anyone can sign launch URLs for ${tenant.companyDomains.join(', ')} and act as its users in the popup`
+      : 'anyone can use them against its OAuth endpoint';
+    warnings.push(
+      `${PUBLISHED_CREDENTIALS_WARNING}: ${at} ("${tenant.id}") uses ${keys} as published in config/default.yaml, so ${signs}. ` +
+        `Fine for the demo sandbox on your own machine; NODE_ENV=production refuses them. For a real tenant set ` +
+        found.map(([, , envSuffix]) => `${prefix}${envSuffix}`).join(', ') +
+        ' to its own values.',
+    );
   }
   const { certFile, keyFile } = config.server.tls;
   if ((certFile === undefined) !== (keyFile === undefined)) {
@@ -186,23 +269,62 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
     );
   }
   try {
-    checkAudit(config, production, problems);
+    checkAudit(config, production, problems, warnings, minPrefix, report);
   } catch {
     /* a malformed audit section: the validator has said what is wrong with it */
   }
-  const key = config.security.encryptionKey;
-  if (key !== undefined && Buffer.from(key, 'base64').length !== 32) {
-    problems.push('security.encryptionKey: must be base64 of exactly 32 bytes (openssl rand -base64 32)');
-  }
-  if (production && key === undefined) {
-    problems.push('security.encryptionKey: required in production (env CONNECTOR_ENCRYPTION_KEY)');
-  } else if (key === undefined && (config.storage.databaseUrl || config.redis.url)) {
-    // A generated key lives in one replica's data folder: the others could not open what it stored.
-    problems.push('security.encryptionKey: required with DATABASE_URL or REDIS_URL, the same on every replica (env CONNECTOR_ENCRYPTION_KEY)');
+  // A generated key lives in one replica's data folder: the others could not open what it sealed
+  // (refresh tokens in the database, the token cache in Redis), nor extend or check its audit chain.
+  const encryptionKey = checkKey('security.encryptionKey', 'CONNECTOR_ENCRYPTION_KEY', config.security.encryptionKey, {
+    production,
+    shared: config.storage.databaseUrl || config.redis.url ? 'DATABASE_URL or REDIS_URL' : undefined,
+    problems,
+    report,
+  });
+  // The chain lives in the database only: with SQLite it is this replica's own, whatever REDIS_URL says.
+  const chainKey = checkKey('security.auditChainKey', 'CONNECTOR_AUDIT_CHAIN_KEY', config.security.auditChainKey, {
+    production,
+    shared: config.storage.databaseUrl ? 'DATABASE_URL' : undefined,
+    problems,
+    report,
+  });
+  // verify-audit needs the chain key: whoever is given it to check the log must not also be able to open stored tokens.
+  if (encryptionKey && chainKey && timingSafeEqual(encryptionKey, chainKey)) {
+    problems.push(`security.auditChainKey: must differ from security.encryptionKey; make its own with \`${KEY_RECIPE}\``);
   }
 }
 
-function checkAudit(config: AppConfig, production: boolean, problems: string[]): void {
+/** A 32-byte key setting: its format, where it is required, and (refused in production) a key that is not random. */
+function checkKey(
+  key: string,
+  envName: string,
+  value: string | undefined,
+  context: { production: boolean; shared: string | undefined; problems: string[]; report: (finding: Finding) => void },
+): Buffer | undefined {
+  const { production, shared, problems, report } = context;
+  if (value === undefined) {
+    if (production) problems.push(`${key}: required in production (env ${envName})`);
+    else if (shared) problems.push(`${key}: required with ${shared}, the same on every replica (env ${envName})`);
+    return undefined;
+  }
+  const bytes = Buffer.from(value, 'base64');
+  if (bytes.length !== 32) {
+    problems.push(`${key}: must be base64 of exactly 32 bytes (${KEY_RECIPE})`);
+    return undefined;
+  }
+  const weakness = keyWeakness(bytes);
+  if (weakness) report({ key, unsafe: true, what: `${weakness}, which anyone could guess`, todo: `Make a random one with \`${KEY_RECIPE}\` (env ${envName})` });
+  return bytes;
+}
+
+function checkAudit(
+  config: AppConfig,
+  production: boolean,
+  problems: string[],
+  warnings: string[],
+  minPrefix: MinPrefix,
+  report: (finding: Finding) => void,
+): void {
   const names = new Map<string, number>();
   const reported = new Set(problems.map((problem) => problem.split(':')[0]));
   config.audit.auditors.forEach(({ username, passwordHash }, i) => {
@@ -215,11 +337,16 @@ function checkAudit(config: AppConfig, production: boolean, problems: string[]):
     if (reported.has(`${at}.passwordHash`)) return;
     if (!parsePasswordHash(passwordHash)) {
       problems.push(`${at}.passwordHash: unsupported scrypt parameters; make a new hash with \`concur-launch-connector hash-password\``);
-    } else if (production && isDemoPasswordHash(passwordHash)) {
+    } else if (isDemoPasswordHash(passwordHash)) {
       // The demo password is published in config/default.yaml: whatever the salt, anyone could sign in.
-      problems.push(
-        `${at}.passwordHash: this is the demo password "${DEMO_AUDITOR.password}", refused in production; set audit.auditors to your own accounts (hashes from \`concur-launch-connector hash-password\`), or to [] for none`,
-      );
+      const todo = 'set audit.auditors to your own accounts (hashes from `concur-launch-connector hash-password`), or to [] for none';
+      if (production) problems.push(`${at}.passwordHash: this is the demo password "${DEMO_AUDITOR.password}", refused in production; ${todo}`);
+      else {
+        warnings.push(
+          `${PUBLISHED_CREDENTIALS_WARNING}: ${at} ("${username}") signs in with the demo password "${DEMO_AUDITOR.password}", published in ` +
+            `config/default.yaml and the README, so whoever reaches /audit with it reads the audit log. NODE_ENV=production refuses it; ${todo}.`,
+        );
+      }
     }
   });
   const trusted = config.audit.trustedHeader;
@@ -231,6 +358,7 @@ function checkAudit(config: AppConfig, production: boolean, problems: string[]):
       problems.push(`audit.trustedHeader.proxies[${i}]: "${proxy}" is not an IP address or address/prefix`);
     }
   });
+  trustedHeaderProxyFindings(trusted.proxies, minPrefix).forEach(report);
 }
 
 function readYaml(path: string, problems: string[]): Plain {
