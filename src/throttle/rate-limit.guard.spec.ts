@@ -149,6 +149,48 @@ describe(RateLimitGuard.name, () => {
     });
   });
 
+  it('counts an IPv6 client per /64, and an IPv4-mapped address as the IPv4 one', async () => {
+    await expect(v1('2001:db8:1:2::1').result).resolves.toBe(true);
+    await expect(v4('2001:db8:1:2:ffff:ffff:ffff:fffe').result).resolves.toBe(true);
+    await expect(v4('2001:db8:1:2::99').result).rejects.toMatchObject({ status: 429 });
+    await expect(v4('2001:db8:1:3::1').result).resolves.toBe(true);
+    await expect(v1('198.51.100.9').result).resolves.toBe(true);
+    await expect(v1('::ffff:198.51.100.9').result).resolves.toBe(true);
+    await expect(v1('::ffff:c633:6409').result).rejects.toMatchObject({ status: 429 });
+  });
+
+  describe('when the memory store is full', () => {
+    beforeEach(() => build(true, new MemoryRateLimitStorage(() => now, 2)));
+
+    it('refuses a launch from a new address with the 429 page and Retry-After; known addresses still count', async () => {
+      await v1('198.51.100.1').result;
+      await v1('198.51.100.2').result;
+      const { res, result } = v4('198.51.100.3');
+      const error = (await result.catch((e: unknown) => e)) as PageException;
+      expect(error).toBeInstanceOf(PageException);
+      expect(error.getStatus()).toBe(429);
+      expect(error.textIn().message).toMatch(/^Too many attempts from your network; wait 30 seconds/);
+      expect(error.page.detail).toBe('rate-limit memory store full: 2 traffic counters, none expired');
+      expect(res.headers['retry-after']).toBe('30');
+      expect(await counterValues(metrics.rateLimited)).toEqual([{ labels: { limit: 'memory_store_full' }, value: 1 }]);
+      expect(await counterValues(metrics.launches)).toEqual([{ labels: { version: '4', outcome: 'rate_limited' }, value: 1 }]);
+      await expect(v4('198.51.100.1').result).resolves.toBe(true);
+    });
+
+    it('refuses Test Connection from a new address with a JSON-friendly 429 that says why', async () => {
+      await v1('198.51.100.1').result;
+      await testConnection('198.51.100.2').result;
+      now += 4_000;
+      const { res, result } = testConnection('198.51.100.3');
+      const error = (await result.catch((e: unknown) => e)) as HttpException;
+      expect(error).not.toBeInstanceOf(PageException);
+      expect(error.getStatus()).toBe(429);
+      expect(error.getResponse()).toBe('The connector is tracking requests from too many addresses at once; wait 6 seconds and try again.');
+      expect(res.headers['retry-after']).toBe('6');
+      expect(await counterValues(metrics.testConnections)).toEqual([{ labels: { outcome: 'rate_limited' }, value: 1 }]);
+    });
+  });
+
   it('refuses to run on a route without @RateLimit', async () => {
     class Plain {
       handler() {}

@@ -46,4 +46,20 @@ describe(RateLimiter.name, () => {
       await expect(limiter.hit('failed_audit_sign_in', 'jane')).resolves.toMatchObject({ allowed: false });
     });
   });
+
+  describe('failed_metrics_auth', () => {
+    it('refuses an address after audit.signIn.maxFailuresPerAddress failures, for lockoutSeconds, even with rate limits off', async () => {
+      let now = 1_000_000;
+      const config = configOf(false, 3, 120);
+      config.audit.signIn.maxFailuresPerAddress = 2;
+      const limiter = new RateLimiter(new MemoryRateLimitStorage(() => now), config);
+      await expect(limiter.hit('failed_metrics_auth', '203.0.113.9')).resolves.toMatchObject({ allowed: true });
+      await expect(limiter.hit('failed_metrics_auth', '203.0.113.9')).resolves.toMatchObject({ allowed: true });
+      await expect(limiter.hit('failed_metrics_auth', '203.0.113.9')).resolves.toEqual({ allowed: false, retryAfterSeconds: 120 });
+      // Its own count: the address's auditor sign-ins are not touched.
+      await expect(limiter.hit('failed_audit_sign_in_ip', '203.0.113.9')).resolves.toMatchObject({ allowed: true });
+      now += 120_000;
+      await expect(limiter.hit('failed_metrics_auth', '203.0.113.9')).resolves.toMatchObject({ allowed: true });
+    });
+  });
 });
