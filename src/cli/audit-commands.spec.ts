@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -8,6 +9,7 @@ import { AppConfig } from '../config/index.js';
 import { createSqliteKysely } from '../database/database.factory.js';
 import { runMigrations } from '../database/migrations.js';
 import { Metrics } from '../metrics/metrics.service.js';
+import { CHAIN_KEY_FILE_NAME } from '../audit/chain-key.js';
 import { purgeAudit, verifyAudit } from './audit-commands.js';
 
 describe('verify-audit and purge-audit', () => {
@@ -25,7 +27,10 @@ describe('verify-audit and purge-audit', () => {
     const db = createSqliteKysely(join(dataDir, 'connector.db'));
     try {
       await runMigrations(db);
-      const service = new AuditService(new AuditRepository(db), new Metrics(), new AppConfig());
+      // As the connector does without a configured key: one generated in its data folder.
+      const config = new AppConfig();
+      config.storage.dataDir = dataDir;
+      const service = new AuditService(new AuditRepository(db), new Metrics(), config);
       for (let i = 0; i < count; i++) await service.record({ type: 'launch.accepted', outcome: 'success', actingUser: `user-${i}` });
       if (oldCount > 0) {
         // Rewriting times breaks the hashes of those rows, so only rows that the purge removes are made old.
@@ -84,5 +89,44 @@ describe('verify-audit and purge-audit', () => {
     const result = await runCli(['purge-audit', ...args], env);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('Usage: concur-launch-connector purge-audit --older-than-days N');
+  });
+
+  describe('the audit chain key', () => {
+    const keyFile = () => join(dataDir, CHAIN_KEY_FILE_NAME);
+
+    it('reads the key the connector generated in its data folder (0600)', async () => {
+      await seed(2);
+      expect(statSync(keyFile()).mode & 0o777).toBe(0o600);
+      expect((await verifyAudit([], env)).exitCode).toBe(0);
+    });
+
+    it('without a key says how to give one, exit code 1, for verify and purge alike', async () => {
+      await seed(2);
+      renameSync(keyFile(), `${keyFile()}.elsewhere`);
+      for (const result of [await verifyAudit([], env), await purgeAudit(['--older-than-days', '30'], env)]) {
+        expect(result.exitCode).toBe(1);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toContain('no audit chain key: set CONNECTOR_AUDIT_CHAIN_KEY (or CONNECTOR_AUDIT_CHAIN_KEY_FILE');
+        expect(result.stderr).toContain(keyFile());
+      }
+    });
+
+    it('takes the key from CONNECTOR_AUDIT_CHAIN_KEY (or _FILE) and never prints it', async () => {
+      await seed(2);
+      const key = readFileSync(keyFile(), 'utf8').trim();
+      rmSync(keyFile());
+      const withKey = await verifyAudit(['--json'], { ...env, CONNECTOR_AUDIT_CHAIN_KEY: key });
+      expect(JSON.parse(withKey.stdout)).toMatchObject({ intact: true, count: 2 });
+      const mounted = join(dataDir, 'mounted-secret');
+      writeFileSync(mounted, `${key}\n`);
+      expect(JSON.parse((await verifyAudit(['--json'], { ...env, CONNECTOR_AUDIT_CHAIN_KEY_FILE: mounted })).stdout)).toMatchObject({ intact: true, count: 2 });
+      const other = randomBytes(32).toString('base64');
+      const wrong = await verifyAudit([], { ...env, CONNECTOR_AUDIT_CHAIN_KEY: other });
+      expect(wrong).toMatchObject({ exitCode: 1, stdout: 'BROKEN at #1: event #1 was altered; intact up to #0\n' });
+      const short = await verifyAudit([], { ...env, CONNECTOR_AUDIT_CHAIN_KEY: 'c2hvcnQta2V5LXZhbHVl' });
+      expect(short.exitCode).toBe(1);
+      expect(short.stderr).toMatch(/auditChainKey.*exactly 32 bytes/);
+      for (const result of [withKey, wrong, short]) expect(result.stdout + result.stderr).not.toMatch(new RegExp(`${key.slice(0, 16)}|${other.slice(0, 16)}|c2hvcnQta2V5LXZhbHVl`));
+    });
   });
 });

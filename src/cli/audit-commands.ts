@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AuditRepository } from '../audit/audit.repository.js';
 import { AuditService } from '../audit/audit.service.js';
+import { readChainKey } from '../audit/chain-key.js';
 import { describeVerification } from '../audit/verification-text.js';
 import { type AppConfig, ConfigError, loadConfig } from '../config/index.js';
 import { checkConnection, createKysely } from '../database/database.factory.js';
@@ -13,13 +14,18 @@ export const VERIFY_AUDIT_USAGE = `Usage: concur-launch-connector verify-audit [
 Recomputes the audit log's hash chain in the configured database, from event #1 or from the
 newest retention checkpoint, and prints "intact up to #N" with the head hash (compare it with a
 head you kept from the log lines "audit chain head"), or the first broken or missing event and why.
-Exit code 0 when intact, 1 when not. --json prints the result as one JSON object.`;
+Exit code 0 when intact, 1 when not. --json prints the result as one JSON object.
+
+The hashes are HMACs under the audit chain key, which is not in the database: give the key the
+connector runs with (CONNECTOR_AUDIT_CHAIN_KEY or CONNECTOR_AUDIT_CHAIN_KEY_FILE), or, for a
+connector without a configured key, its data folder (CONNECTOR_DATA_DIR) holding audit-chain.key.`;
 
 export const PURGE_AUDIT_USAGE = `Usage: concur-launch-connector purge-audit --older-than-days N
 
 Removes audit events older than N days (N >= 1). An audit.purged event first records the range and
 the hash it ended on, so the rest of the chain still verifies. audit.retention.days does this on
-a schedule in the server; this command is for a one-off purge.`;
+a schedule in the server; this command is for a one-off purge. Needs the audit chain key, as
+verify-audit does.`;
 
 /** `verify-audit`: loads the configuration like the server, then verifies the chain. */
 export function verifyAudit(args: string[], env: CliEnv): Promise<CliResult> {
@@ -63,6 +69,8 @@ async function withAuditLog(
     for (const problem of error.problems) output.error(`  - ${problem}`);
     return redactResult(output.done(1), secrets);
   }
+  // The configured key is a secret whatever its variable's name (a _FILE's content is not in the environment).
+  if (config.security.auditChainKey) secrets.push(config.security.auditChainKey);
   const { db, info } = createKysely(config.storage);
   try {
     await checkConnection(db, info);
@@ -71,7 +79,9 @@ async function withAuditLog(
       output.error(`${name}: ${info.description} lacks migrations (${pending.join(', ')}): run \`concur-launch-connector migrate\` first`);
       return redactResult(output.done(1), secrets);
     }
-    const exitCode = await work(new AuditService(new AuditRepository(db), new Metrics(), config), output);
+    // Throws, saying how to give it, when there is no key: nothing can be checked or appended without it.
+    const chainKey = readChainKey(config);
+    const exitCode = await work(new AuditService(new AuditRepository(db), new Metrics(), config, chainKey), output);
     return redactResult(output.done(exitCode), secrets);
   } catch (error) {
     output.error(`${name} failed: ${error instanceof Error ? error.message : String(error)}`);
