@@ -9,7 +9,14 @@ import { DEFAULT_LOCALE } from '../i18n/i18n.js';
 import { formatAmount, formatDate, formatPercentage, SessionPageService } from './session-page.service.js';
 import { testSession } from './session.fixture.js';
 import type { LaunchTokensService } from './launch-tokens.service.js';
-import type { AuditService } from '../audit/audit.service.js';
+import { Logger } from '@nestjs/common';
+import { AuditRepository } from '../audit/audit.repository.js';
+import { AuditService } from '../audit/audit.service.js';
+import { RejectedLaunchAudit } from '../audit/rejected-launch.audit.js';
+import { createSqliteKysely } from '../database/database.factory.js';
+import { runMigrations } from '../database/migrations.js';
+import { Metrics } from '../metrics/metrics.service.js';
+import { PageException } from '../common/page.exception.js';
 
 describe('session page formatting', () => {
   it('formats amounts as currency for the locale', () => {
@@ -42,16 +49,20 @@ describe('allocation shares', () => {
 describe(SessionPageService.name, () => {
   const session = (): LaunchSession => testSession({ languageCode: 'de' });
 
-  function build(store: MemorySessionStore, onRead: () => Promise<void> | void = () => undefined) {
-    const view = { level: 'ENTRY' as const, title: 'Hotel', amount: 240, currency: 'EUR', date: '2026-11-02', fieldValue: 'PRJ-1002' };
+  function build(
+    store: MemorySessionStore,
+    onRead: () => Promise<void> | void = () => undefined,
+    rejections = { record: async () => undefined } as unknown as RejectedLaunchAudit,
+    itemView: Record<string, unknown> = {},
+  ) {
+    const view = { level: 'ENTRY' as const, title: 'Hotel', amount: 240, currency: 'EUR', date: '2026-11-02', fieldValue: 'PRJ-1002', ...itemView };
     const concur = { readItem: async () => (await onRead(), view) } as unknown as ConcurClient;
     const lookup = {
       search: async () => ({ items: [{ code: 'PRJ-1002', label: 'B' }, { code: 'PRJ-1003', label: 'C' }], total: 45, offset: 0, limit: 20, query: '' }),
     } as unknown as LookupService;
     const sessions = new LaunchSessionService(store, loadConfig({}).config as AppConfig);
     const launchTokens = { tokensOf: () => undefined } as unknown as LaunchTokensService;
-    const audit = { record: async () => undefined } as unknown as AuditService;
-    return new SessionPageService(new Tenants(loadConfig({}).config), concur, lookup, sessions, launchTokens, audit);
+    return new SessionPageService(new Tenants(loadConfig({}).config), concur, lookup, sessions, launchTokens, rejections);
   }
 
   it('shows the item in the launch language, marks the current value and pages the results', async () => {
@@ -110,5 +121,33 @@ describe(SessionPageService.name, () => {
     await service.build(s, {}, 'corr', DEFAULT_LOCALE);
     expect((await store.get(s.id))?.done?.value).toBe('PRJ-1003');
     expect(s.done?.value).toBe('PRJ-1003');
+  });
+
+  it("audits an allocation of another expense as a rejected launch from the request's address, at the bounded rate", async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const db = createSqliteKysely(':memory:');
+    try {
+      await runMigrations(db);
+      const config = loadConfig({}).config as AppConfig;
+      config.audit.rejectedLaunches.limit = 1;
+      const audit = new AuditService(new AuditRepository(db), new Metrics(), config);
+      const rejections = new RejectedLaunchAudit(audit, config);
+      const store = new MemorySessionStore();
+      const s = testSession({ item: { api: 'v4', level: 'ALLOCATION', url: 'https://x/a', origin: 'https://x' }, expenseIds: ['E1'] });
+      await store.set(s);
+      const service = build(store, undefined, rejections, { level: 'ALLOCATION', expenseId: 'E2', percentage: 50 });
+      const client = { clientIp: '192.0.2.44', userAgent: 'ua' };
+      for (const correlation of ['c1', 'c2']) {
+        await expect(service.build(s, {}, correlation, DEFAULT_LOCALE, client)).rejects.toBeInstanceOf(PageException);
+      }
+      const { events } = await audit.search({ type: 'launch.rejected' }, 10);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ clientIp: '192.0.2.44', userAgent: 'ua', correlationId: 'c1', launchId: s.id, reason: expect.stringContaining("allocation's expense E2") });
+      await rejections.beforeApplicationShutdown();
+      expect((await audit.search({ type: 'launch.rejected' }, 10)).events[0].reason).toMatch(/^1 more rejected launch from 192\.0\.2\.44 /);
+    } finally {
+      jest.restoreAllMocks();
+      await db.destroy();
+    }
   });
 });

@@ -6,7 +6,8 @@ import { type TenantConfig, Tenants } from '../config/index.js';
 import { ConcurClient } from '../concur/concur.client.js';
 import { ConcurError, type ItemView, ItemMismatchError } from '../concur/concur.types.js';
 import { checkAllocationExpense } from '../concur/concur.client.js';
-import { AuditService } from '../audit/audit.service.js';
+import { RejectedLaunchAudit } from '../audit/rejected-launch.audit.js';
+import type { RequestMeta } from '../common/request-meta.js';
 import { LaunchTokensService } from './launch-tokens.service.js';
 import { LookupService } from '../lookup/lookup.service.js';
 import { concurErrorPage, itemMismatchPage } from './concur-error-page.js';
@@ -33,15 +34,24 @@ export class SessionPageService {
     private readonly lookup: LookupService,
     private readonly sessions: LaunchSessionService,
     private readonly launchTokens: LaunchTokensService,
-    private readonly audit: AuditService,
+    private readonly rejections: RejectedLaunchAudit,
   ) {}
 
-  /** `locale`: the page's (pageLocale): its language for the words, its format for amounts and dates. */
-  async build(session: LaunchSession, query: SessionPageQuery, correlationId: string, locale: PageLocale) {
+  /**
+   * `locale`: the page's (pageLocale): its language for the words, its format for amounts and dates.
+   * `client`: where the request came from, which a rejection's audit event records and is counted by.
+   */
+  async build(
+    session: LaunchSession,
+    query: SessionPageQuery,
+    correlationId: string,
+    locale: PageLocale,
+    client: Pick<RequestMeta, 'clientIp' | 'userAgent'> = { clientIp: null, userAgent: null },
+  ) {
     const tenant = this.tenants.findById(session.tenantId);
     if (!tenant) throw new PageException(410, { title: msg('This window has expired'), message: CLOSE_AND_RELAUNCH });
     const view = await this.itemView(tenant, session, correlationId);
-    await this.checkItem(session, view, correlationId);
+    await this.checkItem(session, view, correlationId, client);
     const q = typeof query.q === 'string' ? query.q.slice(0, 100) : '';
     const requestedPage = typeof query.page === 'string' && /^\d{1,6}$/.test(query.page) ? Math.max(1, Number(query.page)) : 1;
     const results = await this.lookup.search(tenant, q, requestedPage, PAGE_SIZE);
@@ -80,19 +90,22 @@ export class SessionPageService {
    * An allocation whose expense (as Concur says) is not among the launch's unsigned expense_ids:
    * the window gets a 400 page and the audit a launch.rejected event, and nothing is written.
    */
-  private async checkItem(session: LaunchSession, view: ItemView, correlationId: string): Promise<void> {
+  private async checkItem(session: LaunchSession, view: ItemView, correlationId: string, client: Pick<RequestMeta, 'clientIp' | 'userAgent'>): Promise<void> {
     if (session.item.level !== 'ALLOCATION' || !view.expenseId) return;
     try {
       checkAllocationExpense(view.expenseId, session.expenseIds);
     } catch (error) {
       if (!(error instanceof ItemMismatchError)) throw error;
-      await this.audit
+      this.logger.warn(`launch rejected [${correlationId}]: ${error.message}`);
+      await this.rejections
         .record({
           type: 'launch.rejected',
           outcome: 'failure',
           reason: error.message,
           ...auditSubjectOf(session),
           correlationId,
+          clientIp: client.clientIp,
+          userAgent: client.userAgent,
         })
         .catch((auditError: unknown) => {
           this.logger.error(`launch.rejected could not be audited [${correlationId}]: ${(auditError as Error).message}`);
