@@ -198,6 +198,54 @@ describe('/metrics with Basic auth', () => {
   });
 });
 
+describe('/metrics Basic auth failures, per client address', () => {
+  const right = basic('prometheus', 'scrape-secret-1');
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startApp({
+      server: { trustProxy: 1 },
+      metrics: { username: 'prometheus', password: 'scrape-secret-1' },
+      audit: { signIn: { maxFailuresPerAddress: 3, lockoutSeconds: 300 } },
+      // Rate limits off: the lockout guards a password, so it counts anyway.
+      rateLimit: { enabled: false },
+    });
+  });
+  afterAll(() => h.close());
+  const scrape = (from: string, header?: string) => {
+    const req = h.http.get('/metrics').set('X-Forwarded-For', from);
+    return header === undefined ? req : req.set('Authorization', header);
+  };
+
+  it('after maxFailuresPerAddress wrong passwords, the address gets 429 with Retry-After, even with the right password', async () => {
+    for (let i = 0; i < 3; i++) await scrape('203.0.113.5', basic('prometheus', `guess-${i}`)).expect(401);
+    const res = await scrape('203.0.113.5', basic('prometheus', 'guess-3')).expect(429);
+    expect(res.headers['content-type']).toMatch(/application\/json/);
+    const retryAfter = Number(res.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(290);
+    expect(retryAfter).toBeLessThanOrEqual(300);
+    expect(res.body).toEqual({
+      statusCode: 429,
+      error: 'Too Many Requests',
+      message: `Too many failed metrics sign-ins from your address; wait ${retryAfter} seconds and try again.`,
+      correlationId: res.headers['x-request-id'],
+    });
+    expect(res.headers['www-authenticate']).toBeUndefined();
+    await scrape('203.0.113.5', right).expect(429);
+    // An IPv6 client counts per /64; the lock is the address's, not everyone's.
+    for (let i = 0; i < 3; i++) await scrape(`2001:db8:7:7::${i + 1}`, basic('prometheus', 'x')).expect(401);
+    await scrape('2001:db8:7:7:ffff::1', right).expect(429);
+    const ok = await scrape('203.0.113.6', right).expect(200);
+    expect(ok.text).toMatch(/^clc_rate_limited_total\{limit="failed_metrics_auth"\} 3$/m);
+  });
+
+  it('does not count right credentials, nor a request without any', async () => {
+    for (let i = 0; i < 10; i++) await scrape('198.51.100.20', right).expect(200);
+    for (let i = 0; i < 10; i++) await scrape('198.51.100.20').expect(401);
+    await scrape('198.51.100.20', basic('prometheus', 'one-wrong')).expect(401);
+    await scrape('198.51.100.20', right).expect(200);
+  });
+});
+
 describe('/metrics turned off', () => {
   let h: Harness;
   beforeAll(async () => {
