@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { AuditEvent, AuditEventInput } from '../src/audit/audit.types.js';
 import { DB } from '../src/database/database.tokens.js';
 import type { Database } from '../src/database/database.types.js';
-import { type Harness, startApp } from './harness.js';
+import { type Harness, signedUrl, startApp, v1Params } from './harness.js';
 
 /** The auditor's workbench over HTTP: the API, the export, verify and the pages, with the demo auditor of config/default.yaml. */
 
@@ -257,6 +257,54 @@ describe('the auditor workbench (e2e)', () => {
       const agent = await signedIn();
       const res = await agent.get('/audit/verify').expect(200);
       expect(res.text).toMatch(/data-testid="verify-summary" class="summary">intact up to #\d+/);
+    });
+  });
+
+  describe('untrusted text from a rejected launch, shown and exported safely', () => {
+    const DOMAIN = 'evil\u202Emoc.elpmaxe';
+    const USER = 'ad\u200Bmin';
+
+    async function rejectedLaunch(): Promise<AuditEvent> {
+      const url = signedUrl(h, 1, v1Params(h, 'E1', { xcompanydomain: DOMAIN, xuserid: USER }));
+      const res = await h.http.get(url).expect(401);
+      const [event] = await h.audit.eventsOfCorrelation(res.headers['x-request-id']);
+      // Stored as received: the chain covers the text the sender sent.
+      expect(event).toMatchObject({ type: 'launch.rejected', companyDomain: DOMAIN, actingUser: USER });
+      return event;
+    }
+
+    async function signedIn() {
+      const agent = request.agent(h.origin);
+      const form = await agent.get('/audit/sign-in').expect(200);
+      const csrf = /name="csrf" value="([^"]+)"/.exec(form.text)![1];
+      await agent.post('/audit/sign-in').type('form').send({ ...AUDITOR, csrf, next: '/audit' }).expect(303);
+      return agent;
+    }
+
+    it('shows bidi and zero-width characters as marked escapes on the search and event pages', async () => {
+      const event = await rejectedLaunch();
+      const agent = await signedIn();
+      const search = await agent.get('/audit?type=launch.rejected').expect(200);
+      expect(search.text).not.toMatch(/[\u202E\u200B]/);
+      expect(search.text).toContain('<bdi class="untrusted">ad<span class="esc" title="zero-width space, U+200B">\\u200B</span>min</bdi>');
+      const page = await agent.get(`/audit/events/${event.id}`).expect(200);
+      expect(page.text).not.toMatch(/[\u202E\u200B]/);
+      expect(page.text).toContain('<bdi class="untrusted">evil<span class="esc" title="right-to-left override, U+202E">\\u202E</span>moc.elpmaxe</bdi>');
+      expect(page.text).toContain('<span class="esc" title="zero-width space, U+200B">\\u200B</span>');
+    });
+
+    it('writes them as visible escapes in CSV, and as JSON escapes in NDJSON that read back as the stored text', async () => {
+      const event = await rejectedLaunch();
+      const csv = await api('/api/audit/export?type=launch.rejected').buffer(true).expect(200);
+      expect(csv.text).not.toMatch(/[\u202E\u200B]/);
+      const row = csv.text.split('\r\n').find((line) => line.startsWith(`${event.seq},`))!;
+      expect(row.split(',').slice(6, 8)).toEqual(['evil\\u202Emoc.elpmaxe', 'ad\\u200Bmin']);
+
+      const ndjson = await api('/api/audit/export?type=launch.rejected&format=ndjson').buffer(true).expect(200);
+      expect(ndjson.text).not.toMatch(/[\u202E\u200B]/);
+      expect(ndjson.text).toContain('"companyDomain":"evil\\u202emoc.elpmaxe","actingUser":"ad\\u200bmin"');
+      const exported = ndjson.text.trimEnd().split('\n').map((line) => JSON.parse(line)).find((e) => e.seq === event.seq);
+      expect(exported).toMatchObject({ companyDomain: DOMAIN, actingUser: USER, hash: event.hash });
     });
   });
 
