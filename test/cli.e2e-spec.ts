@@ -19,6 +19,25 @@ describe('concur-launch-connector CLI', () => {
       expect(result.stdout).toMatch(/^configuration OK/);
     });
 
+    it('is not OK in production mode on the embedded defaults: every published or missing secret is a problem', async () => {
+      const result = await runCli(['check-config'], { NODE_ENV: 'production' });
+      expect(result.exitCode).toBe(1);
+      expect(result.stdout).not.toContain('configuration OK');
+      const problems = result.stderr.split('\n').filter((line) => line.startsWith('  - ')).map((line) => line.slice(4).split(':')[0]);
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          'sandbox.enabled',
+          'tenants[0].connector.password',
+          'tenants[0].oauth.clientSecret',
+          'tenants[0].oauth.refreshToken',
+          'audit.auditors[0].passwordHash',
+          'security.encryptionKey',
+          'security.auditChainKey',
+        ]),
+      );
+      expect(result.stderr).toContain("make one with `openssl rand -base64 36 | tr -d '/+=' | cut -c1-44`");
+    });
+
     it('lists every problem of a --file with unknown keys and bad values, exit code 1', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'clc-cli-'));
       try {

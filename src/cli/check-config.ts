@@ -10,7 +10,8 @@ export const CHECK_CONFIG_USAGE = `Usage: concur-launch-connector check-config [
 
 Validates the configuration the server would start with (config/default.yaml, the file named by
 CONNECTOR_CONFIG, then the environment) and prints "configuration OK" with its warnings, or every
-problem. --file <path> is laid over default.yaml instead of CONNECTOR_CONFIG. Exit code 1 on problems.`;
+problem. --file <path> is laid over default.yaml instead of CONNECTOR_CONFIG. Exit code 1 on problems.
+Run it with NODE_ENV=production to check what a production start refuses.`;
 
 /** `check-config`: the server's own loading and validation, reported without starting anything. */
 export function checkConfig(args: string[], env: CliEnv): CliResult {
@@ -35,15 +36,21 @@ export function checkConfig(args: string[], env: CliEnv): CliResult {
     return redactResult(output.done(1), secretValues(effective));
   }
   output.print(`configuration OK (${source}, with the environment)`);
-  for (const line of summary(config)) output.print(`  ${line}`);
+  for (const line of summary(config, effective)) output.print(`  ${line}`);
   for (const warning of warnings) output.print(`warning: ${warning}`);
   return redactResult(output.done(0), secretValues(effective, secretsOf(config)));
 }
 
-function summary(config: AppConfig): string[] {
+function summary(config: AppConfig, env: CliEnv): string[] {
   const { server } = config;
   const tls = server.tls.certFile ? 'https' : 'http';
+  // Production refuses what only warns elsewhere: say which way this was checked.
+  const mode =
+    env.NODE_ENV === 'production'
+      ? 'production (NODE_ENV=production)'
+      : `not production (NODE_ENV=${env.NODE_ENV ?? 'unset'}): warnings that say "NODE_ENV=production refuses this" would stop a production start; check with NODE_ENV=production`;
   return [
+    `mode: ${mode}`,
     `listens on ${tls}://${server.host}:${server.port}`,
     `tenants: ${config.tenants.map((t) => `${t.id} (${t.companyDomains.join(', ')}; v${t.launch.versions.join(', v')})`).join('; ')}`,
     `database: ${databaseInfoOf(config.storage).description}`,
@@ -56,6 +63,7 @@ function summary(config: AppConfig): string[] {
 function secretsOf(config: AppConfig): Array<string | undefined> {
   return [
     config.security.encryptionKey,
+    config.security.auditChainKey,
     config.metrics.password,
     ...urlSecrets(config.storage.databaseUrl),
     ...urlSecrets(config.redis.url),
