@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { hashPassword } from '../src/audit/access/password-hash.js';
 import { referenceOf, sandboxIds, signedUrl, startApp, v1Params, v4Params, type Harness, type SandboxIds } from './harness.js';
 
 const TEST_CONNECTION = '/system/v1.0/testconnection';
@@ -207,6 +208,75 @@ describe('client IP for rate limits', () => {
       await h.close();
     }
   });
+});
+
+describe('a full memory store refuses new addresses, and never drops a lockout', () => {
+  const AUDITOR = { username: 'jane.auditor', password: 'jane-auditor-password-1' };
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startApp({
+      // Each request's address is the last X-Forwarded-For entry: many clients from one test.
+      server: { trustProxy: 1 },
+      rateLimit: { memoryMaxKeys: 1000 },
+      metrics: { username: 'prometheus', password: 'scrape-secret-1' },
+      audit: {
+        auditors: [{ username: AUDITOR.username, passwordHash: await hashPassword(AUDITOR.password) }],
+        signIn: { maxFailures: 3, lockoutSeconds: 600, maxFailuresPerAddress: 20 },
+      },
+    });
+  });
+  afterAll(() => h.close());
+
+  const me = (from: string, user: string, pass: string) =>
+    h.http.get('/api/audit/me').set('X-Forwarded-For', from).set('Authorization', basic(user, pass));
+  const testConnectionFrom = (from: string) => h.http.get(TEST_CONNECTION).set('X-Forwarded-For', from);
+  const scrape = (from: string, header: string) => h.http.get('/metrics').set('X-Forwarded-For', from).set('Authorization', header);
+  /** Runs `count` requests, 50 at a time; their statuses in order. */
+  async function statuses(count: number, send: (i: number) => Promise<{ status: number }>): Promise<number[]> {
+    const all: number[] = [];
+    for (let start = 0; start < count; start += 50) {
+      const batch = Array.from({ length: Math.min(50, count - start) }, (_, k) => send(start + k));
+      all.push(...(await Promise.all(batch)).map((res) => res.status));
+    }
+    return all;
+  }
+
+  it('locks an auditor, then it stays locked through traffic and failed /metrics sign-ins from 2,200 other addresses', async () => {
+    await scrape('127.0.0.1', basic('prometheus', 'scrape-secret-1')).expect(200);
+    for (let i = 0; i < 3; i++) await me('198.51.100.1', AUDITOR.username, `guess-${i}`).expect(401);
+    await me('198.51.100.1', AUDITOR.username, AUDITOR.password).expect(429);
+
+    // 1,100 new addresses call Test Connection: the first 1,000 are counted (401: no credentials),
+    // the rest refused with 429, Retry-After and a message that says why.
+    const traffic = await statuses(1100, (i) => testConnectionFrom(`10.0.${i >> 8}.${i & 0xff}`));
+    expect(traffic.filter((s) => s === 401)).toHaveLength(1000);
+    expect(traffic.slice(1000)).toEqual(Array(100).fill(429));
+    const refused = await testConnectionFrom('10.9.9.9').expect(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.headers['content-type']).toMatch(/application\/json/);
+    expect(refused.body.message).toMatch(/^The connector is tracking requests from too many addresses at once; wait \d+ seconds? and try again\.$/);
+    // An address it already counts is still served (and counted).
+    await testConnectionFrom('10.0.0.7').expect(401);
+    // A launch from a new address is refused with the popup's 429 page.
+    const launch = await h.http.get(h.config.paths.v1Launch).set('X-Forwarded-For', '10.9.9.10').expect(429);
+    expect(launch.headers['content-type']).toMatch(/text\/html/);
+    expect(launch.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+
+    // 1,100 new addresses each try a wrong /metrics password: failure counters (a table of their
+    // own, holding the lock) fill up too, and new ones are refused, not swapped for old ones.
+    const guesses = await statuses(1100, (i) => scrape(`2001:db8:${i.toString(16)}::1`, basic('prometheus', 'guess')));
+    expect(guesses.filter((s) => s === 401)).toHaveLength(997);
+    expect(guesses.slice(997)).toEqual(Array(103).fill(429));
+
+    // The lock holds, from its own address and (the name's lock) from one counted before.
+    const locked = await me('198.51.100.1', AUDITOR.username, AUDITOR.password).expect(429);
+    expect(locked.body.message).toMatch(/^Too many failed sign-ins for this user name; try again in \d+ seconds\.$/);
+    const busy = await me('203.0.113.99', AUDITOR.username, AUDITOR.password).expect(429);
+    expect(busy.body.message).toMatch(/^The connector is counting sign-in attempts from too many addresses at once; try again in \d+ seconds\.$/);
+    // A scraper counted before still gets in.
+    const metrics = await scrape('127.0.0.1', basic('prometheus', 'scrape-secret-1')).expect(200);
+    expect(metrics.text).toMatch(/^clc_rate_limited_total\{limit="memory_store_full"\} 206$/m);
+  }, 60_000);
 });
 
 describe('rate limits disabled', () => {
