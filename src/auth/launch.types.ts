@@ -26,7 +26,7 @@ export const V4_UNSIGNED_PARAMS = [
   'language_code',
 ] as const;
 
-/** A launch whose signature and nonce were verified. Unsigned values are still raw here. */
+/** A launch whose signature was verified. Unsigned values are still raw here. */
 export interface VerifiedLaunch {
   version: LaunchVersion;
   tenant: TenantConfig;
@@ -39,6 +39,28 @@ export interface VerifiedLaunch {
   nonce: string;
   /** v4 only: the unsigned parameters as received (absent ones missing). */
   unsigned: Partial<Record<(typeof V4_UNSIGNED_PARAMS)[number], string>>;
+}
+
+/** What a launch's unsigned parameters choose, once checked (callout/launch-input.ts). */
+export interface LaunchChoices {
+  /** The canonical id (`custom9`, `orgUnit1`) for v4; the tenant's v1 field as configured. */
+  field: string;
+  isMobile: boolean;
+  languageCode: string;
+  expenseIds: string[];
+  /** Unusable values replaced by their default, one line each, for the caller's log (value length-capped and printable). */
+  notes: string[];
+}
+
+/** A launch's item and choices, as checkLaunchInput found them acceptable. */
+export interface CheckedLaunchInput {
+  item: import('../concur/concur.types.js').ItemRef;
+  choices: LaunchChoices;
+}
+
+/** What SignatureGuard lets through: signature verified, item and unsigned input checked, nonce claimed. */
+export interface AcceptedLaunch extends VerifiedLaunch {
+  input: CheckedLaunchInput;
 }
 
 /** Server-side state of one popup, behind the launch cookie. */

@@ -4,10 +4,11 @@ import { Controller, Get, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import type { Request } from 'express';
-import type { AuditService } from '../audit/audit.service.js';
-import type { AuditEvent, AuditEventInput } from '../audit/audit.types.js';
+import type { AuditEventInput } from '../audit/audit.types.js';
+import type { RejectedLaunchAudit } from '../audit/rejected-launch.audit.js';
 import { PageException } from '../common/page.exception.js';
-import { type AppConfig, Tenants, validateConfig } from '../config/index.js';
+import { type AppConfig, ServerAddress, Tenants, validateConfig } from '../config/index.js';
+import { HostAllowList } from '../concur/host-allow-list.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { LaunchEndpoint } from './launch.decorator.js';
 import { MemoryReplayStore } from './replay.store.js';
@@ -45,7 +46,7 @@ const config: AppConfig = validateConfig(
 const V1 = {
   xcompanydomain: 'acme.example.com',
   xuserid: 'jane.doe@acme.example.com',
-  itemurl: 'https://www.concursolutions.com/api/v3.0/expense/entries/gWqXb9xC6c2kP7r$pYzQ1UDhn',
+  itemurl: 'https://us.api.concursolutions.com/api/v3.0/expense/entries/gWqXb9xC6c2kP7r$pYzQ1UDhn',
 };
 
 const V4 = {
@@ -53,7 +54,7 @@ const V4 = {
   logged_in_user_id: 'aa11bb22-cc33-dd44-ee55-ff6677889900',
   report_owner_user_id: '12345678-90ab-cdef-1234-567890abcdef',
   report_owner_employee_id: 'E77',
-  item_url: 'https://us.api.concursolutions.com/expensereports/v4/users/u/context/PROXY/reports/R/expenses/E',
+  item_url: 'https://us.api.concursolutions.com/expensereports/v4/users/12345678-90ab-cdef-1234-567890abcdef/context/PROXY/reports/R/expenses/E',
   custom_field_launched_from: 'custom9',
   source: 'ENTRY',
   is_mobile: 'true',
@@ -94,7 +95,7 @@ function requestOf(path: string, query: string): LaunchRequest {
 }
 
 describe(SignatureGuard.name, () => {
-  let audit: { record: jest.Mock<(input: AuditEventInput) => Promise<AuditEvent>> };
+  let audit: { record: jest.Mock<(input: AuditEventInput) => Promise<void>> };
   let replay: MemoryReplayStore;
   let guard: SignatureGuard;
   let metrics: Metrics;
@@ -102,10 +103,11 @@ describe(SignatureGuard.name, () => {
   let error: jest.SpiedFunction<Logger['error']>;
 
   beforeEach(() => {
-    audit = { record: jest.fn(async (input: AuditEventInput) => input as unknown as AuditEvent) };
+    audit = { record: jest.fn(async () => undefined) };
     replay = new MemoryReplayStore(config);
     metrics = new Metrics();
-    guard = new SignatureGuard(new Tenants(config), replay, audit as unknown as AuditService, config, new Reflector(), metrics);
+    const allowList = new HostAllowList(config, new ServerAddress());
+    guard = new SignatureGuard(new Tenants(config), replay, audit as unknown as RejectedLaunchAudit, allowList, config, new Reflector(), metrics);
     warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
   });
@@ -162,6 +164,10 @@ describe(SignatureGuard.name, () => {
         itemUrl: V1.itemurl,
         nonce: 'n-1',
         unsigned: {},
+        input: {
+          item: expect.objectContaining({ api: 'v3', level: 'ENTRY' }),
+          choices: { field: 'Custom1', isMobile: false, languageCode: '', expenseIds: [], notes: [] },
+        },
       });
       expect(audit.record).not.toHaveBeenCalled();
     });
@@ -183,6 +189,10 @@ describe(SignatureGuard.name, () => {
           is_mobile: 'true',
           client_auth_code: 'auth-code-secret',
           language_code: 'de',
+        },
+        input: {
+          item: expect.objectContaining({ api: 'v4', level: 'ENTRY', userId: V4.report_owner_user_id }),
+          choices: { field: 'custom9', isMobile: true, languageCode: 'de', expenseIds: [], notes: [] },
         },
       });
     });
@@ -314,6 +324,42 @@ describe(SignatureGuard.name, () => {
     });
   });
 
+  describe('refuses with 400, before the nonce is claimed, a signed launch whose input is unusable', () => {
+    it.each([
+      ['source', 'HEADERX', 'source "HEADERX" is not HEADER, ENTRY or ALLOCATION'],
+      ['source', 'HEADER', 'source HEADER does not match the item URL, which names a entry'],
+      ['custom_field_launched_from', 'custom10', 'field custom10 is not set up for the connector at entry level'],
+      ['custom_field_launched_from', 'name', 'custom_field_launched_from "name" is not a custom field id'],
+      ['expense_ids', 'E1', 'expense_ids is only sent for allocations'],
+      ['client_auth_code', 'has spaces', 'client_auth_code is malformed'],
+    ])('%s=%s, and the same URL with it corrected is then accepted', async (name, value, reason) => {
+      const query = buildSignedQuery(4, 'sha256', { ...V4, [name]: value, nonce: `n-${name}` }, 'AcmeConnector', 'acme-password-1');
+      const page = await refused('v4', query);
+      expect(page.getStatus()).toBe(400);
+      expect(page.page.detail).toBe(reason);
+      expectOneRejection(reason, { tenantId: 'acme', actingUser: V4.logged_in_user_id, reportOwner: V4.report_owner_user_id, itemUrl: V4.item_url });
+      // The unsigned parameters are not in the signature: the corrected URL keeps its signature and nonce.
+      const corrected = query.replace(`${name}=${encodeURIComponent(value)}`, `${name}=${encodeURIComponent((V4 as Record<string, string>)[name] ?? '')}`);
+      expect(corrected).not.toBe(query);
+      await expect(run('v4', corrected)).resolves.toHaveProperty('launch.nonce', `n-${name}`);
+      await expect(refused('v4', corrected)).resolves.toMatchObject({ page: { detail: 'nonce already used' } });
+    });
+
+    it('an item URL outside the allowed Concur origins, keeping the nonce', async () => {
+      const elsewhere = { ...V4, item_url: 'https://evil.example/expensereports/v4/users/u/context/PROXY/reports/R/expenses/E', nonce: 'n-item' };
+      const page = await refused('v4', buildSignedQuery(4, 'sha256', elsewhere, 'AcmeConnector', 'acme-password-1'));
+      expect(page.getStatus()).toBe(400);
+      expect(audit.record).toHaveBeenCalledWith(expect.objectContaining({ type: 'launch.rejected', itemUrl: elsewhere.item_url }));
+      await expect(replay.claim('acme:n-item', 60)).resolves.toBe(true);
+    });
+
+    it('only once the signature holds: a forged launch with bad input is a 401', async () => {
+      const query = buildSignedQuery(4, 'sha256', { ...V4, source: 'HEADERX' }, 'AcmeConnector', 'wrong-password');
+      expect((await refused('v4', query)).getStatus()).toBe(401);
+      expectOneRejection('signature does not match');
+    });
+  });
+
   it('refuses a HEAD (a link checker) with 405 before the nonce is claimed', async () => {
     const query = buildSignedQuery(1, 'sha1', { ...V1, nonce: 'n-head' }, 'AcmeConnector', 'acme-password-1');
     const req = { ...requestOf('/v1', query), method: 'HEAD' } as unknown as Request;
@@ -346,7 +392,7 @@ describe(SignatureGuard.name, () => {
       return Object.fromEntries(values.map((v) => [`${v.labels.version}:${v.labels.outcome}`, v.value]));
     }
 
-    it('accepted, rejected, replayed and invalid, by version', async () => {
+    it('accepted, rejected, replayed and invalid (unreadable query or unusable input), by version', async () => {
       const good = buildSignedQuery(1, 'sha1', { ...V1, nonce: 'n-m1' }, 'AcmeConnector', 'acme-password-1');
       await run('v1', good);
       await run('v4', buildSignedQuery(4, 'sha256', { ...V4, nonce: 'n-m4' }, 'AcmeConnector', 'acme-password-1'));
@@ -354,7 +400,8 @@ describe(SignatureGuard.name, () => {
       await refused('v4', buildSignedQuery(4, 'sha256', { ...V4, nonce: 'n-m5' }, 'AcmeConnector', 'wrong'));
       await refused('v1', buildSignedQuery(1, 'sha1', { ...V1, xcompanydomain: 'evil.example' }, 'AcmeConnector', 'acme-password-1'));
       await refused('v4', 'company_domain=acme.example.com');
-      expect(await launches()).toEqual({ '1:accepted': 1, '4:accepted': 1, '1:replayed': 1, '4:rejected': 1, '1:rejected': 1, '4:invalid': 1 });
+      await refused('v4', buildSignedQuery(4, 'sha256', { ...V4, source: 'x', nonce: 'n-m6' }, 'AcmeConnector', 'acme-password-1'));
+      expect(await launches()).toEqual({ '1:accepted': 1, '4:accepted': 1, '1:replayed': 1, '4:rejected': 1, '1:rejected': 1, '4:invalid': 2 });
     });
 
     it('does not count a HEAD, which is no launch attempt', async () => {

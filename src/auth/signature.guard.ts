@@ -1,14 +1,16 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
-import { AuditService } from '../audit/audit.service.js';
 import type { AuditEventInput } from '../audit/audit.types.js';
+import { RejectedLaunchAudit } from '../audit/rejected-launch.audit.js';
+import { checkLaunchInput, LaunchInputError } from '../callout/launch-input.js';
 import { badLaunchPage, CLOSE_AND_RELAUNCH, PageException, rejectedLaunchPage } from '../common/page.exception.js';
 import { requestMeta } from '../common/request-meta.js';
 import { AppConfig, Tenants, type TenantConfig } from '../config/index.js';
+import { HostAllowList } from '../concur/host-allow-list.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { LaunchQueryError, parseLaunchQuery } from './launch-query.js';
-import { type LaunchVersion, V4_UNSIGNED_PARAMS, type VerifiedLaunch } from './launch.types.js';
+import { type AcceptedLaunch, type LaunchVersion, V4_UNSIGNED_PARAMS, type VerifiedLaunch } from './launch.types.js';
 import { nonceKey, ReplayStore } from './replay.store.js';
 import { launchMac, macMatches, type SignatureAlgorithm } from './signature.js';
 import { msg } from '../i18n/i18n.js';
@@ -17,7 +19,7 @@ import { msg } from '../i18n/i18n.js';
 export const LAUNCH_VERSION = 'concur:launch-version';
 
 /** A request that passed SignatureGuard. */
-export type LaunchRequest = Request & { launch?: VerifiedLaunch };
+export type LaunchRequest = Request & { launch?: AcceptedLaunch };
 
 /** Values of the base string besides username, password and nonce. */
 const BASE_VALUES: Record<LaunchVersion, readonly string[]> = {
@@ -25,9 +27,9 @@ const BASE_VALUES: Record<LaunchVersion, readonly string[]> = {
   4: ['company_domain', 'logged_in_user_id', 'report_owner_user_id', 'report_owner_employee_id', 'item_url'],
 };
 
-type Known = Pick<AuditEventInput, 'tenantId' | 'companyDomain' | 'actingUser' | 'itemUrl'>;
+type Known = Pick<AuditEventInput, 'tenantId' | 'companyDomain' | 'actingUser' | 'reportOwner' | 'itemUrl'>;
 
-/** clc_launches_total outcomes of a refused launch: unreadable query, failed check, used nonce. */
+/** clc_launches_total outcomes of a refused launch: unreadable query or unusable input, failed check, used nonce. */
 type RefusalOutcome = 'invalid' | 'rejected' | 'replayed';
 
 class Rejection {
@@ -40,8 +42,9 @@ class Rejection {
 }
 
 /**
- * Lets a launch through only when its signature matches the tenant's connector credentials
- * and its nonce was never seen; fills `req.launch`. Every refusal is logged and audited.
+ * Lets a launch through only when its signature matches the tenant's connector credentials,
+ * its item and unsigned parameters are acceptable, and its nonce was never seen; fills
+ * `req.launch`. Every refusal is logged and audited.
  */
 @Injectable()
 export class SignatureGuard implements CanActivate {
@@ -50,7 +53,8 @@ export class SignatureGuard implements CanActivate {
   constructor(
     private readonly tenants: Tenants,
     private readonly replay: ReplayStore,
-    private readonly audit: AuditService,
+    private readonly rejectedLaunches: RejectedLaunchAudit,
+    private readonly allowList: HostAllowList,
     private readonly config: AppConfig,
     private readonly reflector: Reflector,
     private readonly metrics: Metrics,
@@ -85,7 +89,7 @@ export class SignatureGuard implements CanActivate {
     }
   }
 
-  private async verify(req: Request, version: LaunchVersion): Promise<VerifiedLaunch> {
+  private async verify(req: Request, version: LaunchVersion): Promise<AcceptedLaunch> {
     let params: Record<string, string>;
     try {
       params = parseLaunchQuery(rawQueryOf(req), version, this.config.server.maxQueryBytes);
@@ -112,11 +116,23 @@ export class SignatureGuard implements CanActivate {
 
     const signed = signedReading(version, this.algorithmOf(version, tenant), params, tenant);
     if (!signed) throw refuse('signature does not match');
+    const launch = toLaunch(version, tenant, signed, params);
+    if (launch.reportOwnerUserId) known.reportOwner = launch.reportOwnerUserId;
+
+    // Before the claim: a launch refused for its input (the unsigned parameters are anyone's to
+    // change) must not use up the nonce of a genuine URL.
+    let input;
+    try {
+      input = checkLaunchInput(launch, this.allowList.originsFor(tenant));
+    } catch (error) {
+      if (error instanceof LaunchInputError) throw new Rejection(badLaunchPage(error.message), error.message, known, 'invalid');
+      throw error;
+    }
 
     if (!(await this.replay.claim(nonceKey(tenant.id, signed.nonce), this.config.replay.ttlSeconds))) {
       throw refuse('nonce already used', 'replayed');
     }
-    return toLaunch(version, tenant, signed, params);
+    return { ...launch, input };
   }
 
   private algorithmOf(version: LaunchVersion, tenant: TenantConfig): SignatureAlgorithm {
@@ -127,7 +143,7 @@ export class SignatureGuard implements CanActivate {
     const meta = requestMeta(req);
     this.logger.warn(`launch rejected [${meta.correlationId}]: ${rejection.reason}`);
     try {
-      await this.audit.record({
+      await this.rejectedLaunches.record({
         type: 'launch.rejected',
         outcome: 'failure',
         reason: rejection.reason,

@@ -1,7 +1,7 @@
 import type { VerifiedLaunch } from '../auth/launch.types.js';
 import { loadConfig } from '../config/index.js';
 import type { ItemRef } from '../concur/concur.types.js';
-import { LaunchInputError, resolveLaunchChoices } from './launch-input.js';
+import { checkLaunchInput, LaunchInputError, resolveLaunchChoices } from './launch-input.js';
 
 const tenant = loadConfig({}).config.tenants[0];
 const owner = '5c1f0e2a-7b3d-4c8e-9f10-2a3b4c5d6e7f';
@@ -125,5 +125,27 @@ describe('resolveLaunchChoices', () => {
   it('refuses a level the tenant has no field for', () => {
     const narrow = { ...tenant, fields: { ...tenant.fields, v4: { ...tenant.fields.v4, header: [], entry: ['custom9'], allocation: [] } } };
     expect(reasonOf(() => resolveLaunchChoices({ ...v4({}), tenant: narrow }, item('HEADER')))).toMatch(/no field is configured/);
+  });
+});
+
+describe('checkLaunchInput', () => {
+  const allowed = [{ origin: 'https://us.api.concursolutions.com', pathPrefix: '' }];
+  const entryUrl = `https://us.api.concursolutions.com/expensereports/v4/users/${owner}/context/TRAVELER/reports/R1/expenses/E1`;
+
+  it('parses the item URL and resolves the choices in one step', () => {
+    const checked = checkLaunchInput({ ...v4({ source: 'ENTRY' }), itemUrl: entryUrl }, allowed);
+    expect(checked.item).toMatchObject({ api: 'v4', level: 'ENTRY', userId: owner });
+    expect(checked.choices).toMatchObject({ field: 'custom9', languageCode: 'en' });
+  });
+
+  it('refuses an item URL outside the allowed origins as unusable input', () => {
+    const launch = { ...v4({}), itemUrl: entryUrl.replace('us.api.concursolutions.com', 'evil.example') };
+    expect(reasonOf(() => checkLaunchInput(launch, allowed))).toMatch(/item/i);
+  });
+
+  it('refuses a bad unsigned parameter as unusable input', () => {
+    expect(reasonOf(() => checkLaunchInput({ ...v4({ source: 'HEADER' }), itemUrl: entryUrl }, allowed))).toBe(
+      'source HEADER does not match the item URL, which names a entry',
+    );
   });
 });

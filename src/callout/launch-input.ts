@@ -1,19 +1,28 @@
-import type { LaunchVersion, VerifiedLaunch } from '../auth/launch.types.js';
+import type { CheckedLaunchInput, LaunchChoices, LaunchVersion, VerifiedLaunch } from '../auth/launch.types.js';
 import type { TenantConfig } from '../config/index.js';
-import type { ItemLevel, ItemRef } from '../concur/concur.types.js';
+import { type AllowedOrigin, type ItemLevel, type ItemRef, ItemUrlError } from '../concur/concur.types.js';
 import { canonicalFieldId } from '../concur/field-id.js';
+import { parseItemUrl } from '../concur/item-url.js';
+
+export type { LaunchChoices } from '../auth/launch.types.js';
 
 /** Why a verified launch still cannot be served; becomes a 400 page and a launch.rejected event. */
 export class LaunchInputError extends Error {}
 
-export interface LaunchChoices {
-  /** The canonical id (`custom9`, `orgUnit1`) for v4; the tenant's v1 field as configured. */
-  field: string;
-  isMobile: boolean;
-  languageCode: string;
-  expenseIds: string[];
-  /** Unusable values replaced by their default, one line each, for the caller's log (value length-capped and printable). */
-  notes: string[];
+/**
+ * Everything that can refuse a signed launch for its input: the item URL (an allowed Concur
+ * item) and the unsigned parameters. SignatureGuard runs it after the signature and before the
+ * nonce is claimed, so a launch refused here keeps its nonce for the corrected URL.
+ */
+export function checkLaunchInput(launch: VerifiedLaunch, allowed: AllowedOrigin[]): CheckedLaunchInput {
+  let item: ItemRef;
+  try {
+    item = parseItemUrl(launch.itemUrl, itemApiOf(launch.version), allowed);
+  } catch (error) {
+    if (error instanceof ItemUrlError) throw new LaunchInputError(error.message, { cause: error });
+    throw error;
+  }
+  return { item, choices: resolveLaunchChoices(launch, item) };
 }
 
 const LEVELS: readonly ItemLevel[] = ['HEADER', 'ENTRY', 'ALLOCATION'];

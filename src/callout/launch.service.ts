@@ -1,13 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
+import { RejectedLaunchAudit } from '../audit/rejected-launch.audit.js';
 import { LaunchSessionService } from '../auth/launch-session.service.js';
-import type { LaunchSession, VerifiedLaunch } from '../auth/launch.types.js';
+import type { AcceptedLaunch, LaunchSession } from '../auth/launch.types.js';
 import type { RequestMeta } from '../common/request-meta.js';
-import { badLaunchPage } from '../common/page.exception.js';
-import { ItemUrlError, type ItemRef } from '../concur/concur.types.js';
-import { HostAllowList } from '../concur/host-allow-list.js';
-import { parseItemUrl } from '../concur/item-url.js';
-import { itemApiOf, LaunchInputError, resolveLaunchChoices } from './launch-input.js';
 import { LaunchTokensService, UserTokenRequiredError } from './launch-tokens.service.js';
 
 export interface StartedLaunch {
@@ -16,30 +12,25 @@ export interface StartedLaunch {
   location: string;
 }
 
-/** Turns a verified launch into a launch session, or a 400 page when its item or unsigned input is not acceptable. */
+/**
+ * Turns an accepted launch (SignatureGuard checked its signature, item and unsigned input, and
+ * claimed its nonce) into a launch session, or a 401 page when the tenant requires user tokens
+ * and the launch brought none.
+ */
 @Injectable()
 export class LaunchService {
   private readonly logger = new Logger(LaunchService.name);
 
   constructor(
     private readonly sessions: LaunchSessionService,
-    private readonly allowList: HostAllowList,
     private readonly audit: AuditService,
+    private readonly rejectedLaunches: RejectedLaunchAudit,
     private readonly launchTokens: LaunchTokensService,
   ) {}
 
   /** `origin`: https://host the launch arrived at (the default redirect_uri of the client_auth_code exchange). */
-  async start(launch: VerifiedLaunch, meta: RequestMeta, origin?: string): Promise<StartedLaunch> {
-    let item: ItemRef;
-    let choices;
-    try {
-      item = parseItemUrl(launch.itemUrl, itemApiOf(launch.version), this.allowList.originsFor(launch.tenant));
-      choices = resolveLaunchChoices(launch, item);
-    } catch (error) {
-      if (!(error instanceof ItemUrlError || error instanceof LaunchInputError)) throw error;
-      await this.auditRejection(launch, meta, error.message);
-      throw badLaunchPage(error.message);
-    }
+  async start(launch: AcceptedLaunch, meta: RequestMeta, origin?: string): Promise<StartedLaunch> {
+    const { item, choices } = launch.input;
     const { notes, ...chosen } = choices;
     for (const note of notes) this.logger.warn(`launch input fallback [${meta.correlationId}]: ${note}`);
     let principal;
@@ -77,10 +68,10 @@ export class LaunchService {
     return { session, cookieSecret, location: `/launch/s/${session.id}` };
   }
 
-  private async auditRejection(launch: VerifiedLaunch, meta: RequestMeta, reason: string): Promise<void> {
+  private async auditRejection(launch: AcceptedLaunch, meta: RequestMeta, reason: string): Promise<void> {
     this.logger.warn(`launch rejected [${meta.correlationId}]: ${reason}`);
     // The person still gets the page that says what to do, even when the audit store fails.
-    await this.audit.record({
+    await this.rejectedLaunches.record({
       type: 'launch.rejected',
       outcome: 'failure',
       reason,
