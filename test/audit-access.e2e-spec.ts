@@ -400,6 +400,65 @@ describe('auditor access', () => {
   });
 });
 
+describe('the demo auditor, outside production', () => {
+  const DEMO_NOT_LOCAL =
+    'The demo auditor signs in only from this machine; add your own auditor with `concur-launch-connector hash-password` (audit.auditors).';
+  let h: Harness;
+  beforeAll(async () => {
+    // Behind one proxy: the client address is the one the proxy adds to X-Forwarded-For.
+    h = await startApp({ server: { trustProxy: 1 } });
+  });
+  afterAll(() => h.close());
+
+  async function signInFrom(from: string | undefined, username: string, password: string) {
+    const agent = request.agent(h.origin);
+    const page = await agent.get('/audit/sign-in').expect(200);
+    const post = agent.post('/audit/sign-in').type('form');
+    return (from === undefined ? post : post.set('X-Forwarded-For', from)).send({ username, password, csrf: csrfOf(page.text) });
+  }
+
+  it('signs in from this machine: no proxy, or a proxy that says the client is loopback', async () => {
+    expect((await signInFrom(undefined, DEMO.username, DEMO.password)).status).toBe(303);
+    expect((await signInFrom('127.0.0.1', DEMO.username, DEMO.password)).status).toBe(303);
+    expect((await signInFrom('::1', DEMO.username, DEMO.password)).status).toBe(303);
+    await h.http.get('/api/audit/me').set('X-Forwarded-For', '::ffff:127.0.0.1').set('Authorization', basic(DEMO.username, DEMO.password)).expect(200);
+  });
+
+  it('is refused from another address on the form and on the API, with what to do, and audited as a failed sign-in', async () => {
+    const form = await signInFrom('203.0.113.7', DEMO.username, DEMO.password);
+    expect(form.status).toBe(403);
+    expect(form.headers['content-type']).toMatch(/text\/html/);
+    expect(form.text).toContain('The demo auditor signs in only from this machine; add your own auditor with');
+    expect(form.text).toContain('hash-password');
+    expect(cookieOf(form, 'clc_audit')).toBeUndefined();
+
+    // A forged X-Forwarded-For entry before the proxy's does not make a request local.
+    const api = await h.http
+      .get('/api/audit/me')
+      .set('X-Forwarded-For', '127.0.0.1, 2001:db8::7')
+      .set('Authorization', basic(DEMO.username, DEMO.password))
+      .expect(403);
+    expect(api.body).toMatchObject({ statusCode: 403, message: DEMO_NOT_LOCAL, correlationId: api.headers['x-request-id'] });
+
+    const signIns = (await h.audit.latest(50)).filter((e) => e.type === 'audit.sign_in');
+    expect(signIns.find((e) => e.correlationId === form.headers['x-request-id'])).toMatchObject({
+      outcome: 'failure',
+      actingUser: 'auditor',
+      reason: 'demo auditor refused: signs in only from this machine',
+      clientIp: '203.0.113.7',
+    });
+    expect(signIns.find((e) => e.correlationId === api.headers['x-request-id'])).toMatchObject({
+      outcome: 'failure',
+      reason: 'demo auditor refused: signs in only from this machine (HTTP Basic)',
+      clientIp: '2001:db8::7',
+    });
+  });
+
+  it('a wrong password from afar is only wrong (401): the refusal tells nothing a guess could use', async () => {
+    expect((await signInFrom('203.0.113.8', DEMO.username, 'not-the-demo-password')).status).toBe(401);
+  });
+});
+
 describe('trusted-header sign-in', () => {
   const proxyHeaders = { 'X-Forwarded-User': 'sam@example.com', 'X-Forwarded-Groups': 'staff,auditors' };
 
