@@ -16,7 +16,6 @@ async function bootstrap(): Promise<void> {
   }
   const { origin, shutdown } = await startServer(loaded);
   const logger = new Logger('Bootstrap');
-  for (const warning of loaded.warnings) logger.warn(warning);
   const shown = origin.replace('127.0.0.1', 'localhost');
   logger.log(`Connector listening on ${shown}`);
   if (loaded.config.sandbox.enabled) logger.warn(`Sandbox is ON (demo only): open ${shown}/sandbox`);

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger as NestLogger } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { configureApp } from './app.setup.js';
@@ -51,7 +52,11 @@ export interface RunningServer {
   shutdown: GracefulShutdown;
 }
 
-/** Creates the app, listens on the configured address and drains on SIGTERM/SIGINT (main.ts exits with `shutdown.finished`). */
+/**
+ * Creates the app, listens on the configured address and drains on SIGTERM/SIGINT (main.ts exits
+ * with `shutdown.finished`). The configuration's warnings are logged once the server is up, where
+ * whoever starts it looks; those about published credentials open with PUBLISHED CREDENTIALS IN USE.
+ */
 export async function startServer(
   loaded: LoadedConfig,
   options: CreateAppOptions = {},
@@ -61,5 +66,7 @@ export async function startServer(
   const { port, host } = loaded.config.server;
   const origin = await listen(app, port, host);
   const shutdown = installGracefulShutdown(app, shutdownOptions);
+  const logger = new NestLogger('Configuration');
+  for (const warning of loaded.warnings) logger.warn(warning);
   return { app, origin, shutdown };
 }
