@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { RejectedLaunchAudit } from '../src/audit/rejected-launch.audit.js';
 import type { AddressInfo } from 'node:net';
 import { referenceOf, sandboxIds, signedUrl, startApp, v1Params, v4Params, type Harness, type SandboxIds } from './harness.js';
 
@@ -7,7 +8,8 @@ describe('launch rejections: clear pages, a reference ID, details only in the au
   let ids: SandboxIds;
 
   beforeAll(async () => {
-    h = await startApp();
+    // Every rejection here comes from 127.0.0.1 and each test reads its own event: no rate bound.
+    h = await startApp({ audit: { rejectedLaunches: { limit: 100000, windowSeconds: 60 } } });
     ids = await sandboxIds(h);
   });
   afterAll(() => h.close());
@@ -202,5 +204,36 @@ describe('a disabled launch version', () => {
     const res = await h.http.get(signedUrl(h, 1, v1Params(h, ids.entryIds[0]))).expect(401);
     const [event] = await h.audit.eventsOfCorrelation(res.headers['x-request-id']);
     expect(event.reason).toMatch(/not enabled/);
+  });
+});
+
+describe('rejected launches from one address: audited at a bounded rate, the rest counted', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startApp({ audit: { rejectedLaunches: { limit: 30, windowSeconds: 3600 } } });
+  });
+  afterAll(() => h.close());
+
+  it('100 rejected launches give 30 events and one event counting the other 70; every one gets its page', async () => {
+    const ids = await sandboxIds(h);
+    for (let i = 0; i < 100; i++) {
+      const res = await h.http.get(signedUrl(h, 1, v1Params(h, ids.entryIds[0], { xcompanydomain: `unknown-${i}.example` }))).expect(401);
+      expect(referenceOf(res.text)).toBe(res.headers['x-request-id']);
+    }
+    const individual = (await h.audit.search({ type: 'launch.rejected' }, 500)).events;
+    expect(individual).toHaveLength(30);
+    expect(individual.map((e) => e.companyDomain).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `unknown-${i}.example`).sort());
+
+    // The count is written when the window closes (an hour here) or, as now, at shutdown.
+    await h.app.get(RejectedLaunchAudit).beforeApplicationShutdown();
+    const events = (await h.audit.search({ type: 'launch.rejected' }, 500)).events;
+    expect(events).toHaveLength(31);
+    expect(events[0]).toMatchObject({
+      outcome: 'failure',
+      clientIp: '127.0.0.1',
+      reason: expect.stringMatching(/^70 more rejected launches from 127\.0\.0\.1 between \S+ and \S+ not written individually \(over 30 per 3600 s\)$/),
+    });
+    expect(await h.audit.verify()).toMatchObject({ intact: true });
   });
 });
