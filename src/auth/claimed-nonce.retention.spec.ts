@@ -53,7 +53,8 @@ describe(ClaimedNonceRetention.name, () => {
     const batches = jest.spyOn(repository, 'purgeClaimedBefore');
     const retention = new ClaimedNonceRetention(repository, configWith(30, 0));
     await expect(retention.purge(NOW)).resolves.toBe(2 * PURGE_BATCH + 7);
-    expect(batches.mock.calls).toEqual(Array(3).fill([new Date(NOW - 30 * DAY).toISOString(), PURGE_BATCH]));
+    expect(batches.mock.calls).toEqual(Array(4).fill([new Date(NOW - 30 * DAY).toISOString(), PURGE_BATCH]));
+    expect(await Promise.all(batches.mock.results.map((r) => r.value))).toEqual([PURGE_BATCH, PURGE_BATCH, 7, 0]);
     const left = await db.selectFrom('claimed_nonces').select('nonce_hash').execute();
     expect(left.map((r) => r.nonce_hash).sort()).toEqual(['kept0', 'kept1', 'kept2', 'kept3', 'kept4']);
     await expect(retention.purge(NOW)).resolves.toBe(0);

@@ -47,10 +47,12 @@ export class ClaimedNonceRetention implements OnApplicationBootstrap, OnModuleDe
   async purge(now = Date.now()): Promise<number> {
     const cutoff = new Date(now - replayRetentionDays(this.config) * 86_400_000).toISOString();
     let total = 0;
+    // Until a batch deletes nothing, not until one is short: a batch comes back short also when
+    // another replica purging at the same time took some of its rows.
     for (;;) {
       const deleted = await this.repository.purgeClaimedBefore(cutoff, PURGE_BATCH);
       total += deleted;
-      if (deleted < PURGE_BATCH || this.stopping) return total;
+      if (deleted === 0 || this.stopping) return total;
     }
   }
 
