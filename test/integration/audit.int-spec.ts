@@ -4,13 +4,16 @@ import type { Kysely } from 'kysely';
 import { AuditRepository } from '../../src/audit/audit.repository.js';
 import { AuditService, interruptedAfterMs } from '../../src/audit/audit.service.js';
 import type { AuditEventInput } from '../../src/audit/audit.types.js';
-import { eventHash } from '../../src/audit/hash-chain.js';
+import { keyedEventHash } from '../../src/audit/hash-chain.js';
 import { AppConfig } from '../../src/config/index.js';
 import { createPostgresKysely } from '../../src/database/database.factory.js';
 import type { AuditEventTable, Database } from '../../src/database/database.types.js';
 import { runMigrations } from '../../src/database/migrations.js';
 import { Metrics } from '../../src/metrics/metrics.service.js';
 import { createTestDatabase, describeWith } from './services.js';
+
+/** The chain key every replica is configured with. */
+const KEY = Buffer.from('3b8e1f6a0c5d2e9f47a1b6c3d8e0f2a4b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e7', 'hex');
 
 const input = (extra: Partial<AuditEventInput> = {}): AuditEventInput => ({
   type: 'launch.accepted',
@@ -53,7 +56,7 @@ describeWith(['postgres'], 'audit log on PostgreSQL with several replicas', () =
     const db = createPostgresKysely(database.url, 4);
     const repository = new AuditRepository(db);
     const metrics = new Metrics();
-    return { db, repository, metrics, service: new AuditService(repository, metrics, new AppConfig()) };
+    return { db, repository, metrics, service: new AuditService(repository, metrics, new AppConfig(), KEY) };
   }
 
   async function counted(metrics: Metrics, type: string, outcome: string): Promise<number> {
@@ -61,7 +64,7 @@ describeWith(['postgres'], 'audit log on PostgreSQL with several replicas', () =
     return values.find((v) => v.labels.type === type && v.labels.outcome === outcome)?.value ?? 0;
   }
 
-  /** Appends an update.requested dated `ageMs` ago, through the append lock, with a correct hash. */
+  /** Appends an update.requested dated `ageMs` ago, through the append lock, with a correct (keyed) hash. */
   async function requestedAgo(launchId: string, ageMs: number): Promise<AuditEventTable> {
     return replicas[0].repository.inAppendTransaction(async (log) => {
       const head = await log.head();
@@ -72,7 +75,7 @@ describeWith(['postgres'], 'audit log on PostgreSQL with several replicas', () =
         old_value: 'A', new_value: 'B', reason: null, correlation_id: null, client_ip: null, user_agent: null,
         prev_hash: head.hash,
       };
-      const row = { ...unhashed, hash: eventHash(unhashed) };
+      const row = { ...unhashed, hash: keyedEventHash(unhashed, KEY) };
       await log.insert(row);
       return row;
     });
