@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { type Bindings, type ChildLoggerOptions, pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
+import { withoutTrailingSlashes } from '../common/request-path.js';
 import type { LoggingConfig } from '../config/index.js';
-import { REDACT_PATHS, REDACTED, SERIALIZERS, scrub, scrubLine, withoutQuery } from './redaction.js';
+import { bounded, LOG_LIMITS } from './bounded-text.js';
+import { loggedPath, REDACT_PATHS, REDACTED, SERIALIZERS, scrub, scrubLine, withoutQuery } from './redaction.js';
 
 /** Where the process writes to, for the `auto` format. */
 export interface Terminal {
@@ -21,7 +23,11 @@ export function usePretty(format: LoggingConfig['format'], terminal: Terminal): 
   return format === 'pretty' || (format === 'auto' && terminal.isTTY && !terminal.production);
 }
 
-/** Everything pino needs besides the destination: level, redaction, serializers, scrubbing. */
+/**
+ * Everything pino needs besides the destination: level, redaction, serializers, scrubbing. Secrets
+ * are redacted by key as each line's object is built (scrub(), pino's redact paths), every string
+ * is cut to its limit before that, and the finished line gets one linear pass of the text patterns.
+ */
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
@@ -30,12 +36,43 @@ export function loggerOptions(level: string): LoggerOptions {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: {
       level: (label) => ({ level: label }),
+      // The root logger's own bindings; a child's go through scrubbedChildren() below.
+      bindings: (bindings) => scrub(bindings) as Bindings,
       // Errors become SafeError here, before pino would stringify them (an Axios error's config holds credentials).
       log: (object) => scrub(object) as Record<string, unknown>,
     },
-    // Last line of defence, on the finished line: secret keys in bindings too, secrets inside any text.
-    hooks: { streamWrite: scrubLine },
+    hooks: {
+      // The message and its interpolated values, cut before pino formats them.
+      logMethod(args, method) {
+        for (let i = 0; i < args.length; i++) {
+          const arg: unknown = args[i];
+          if (typeof arg === 'string' && arg.length > LOG_LIMITS.text) (args as unknown[])[i] = bounded(arg, LOG_LIMITS.text);
+        }
+        return method.apply(this, args);
+      },
+      // Last line of defence, on the finished line: secrets inside any text.
+      streamWrite: scrubLine,
+    },
   };
+}
+
+/**
+ * pino passes a child logger's bindings through no formatter (it resets `formatters.bindings` for
+ * children), so the root's child() and setBindings() scrub them first. Children are created from
+ * their parent with Object.create, so theirs are these too, at any generation.
+ */
+function scrubbedChildren(logger: Logger): Logger {
+  const child = logger.child as unknown as (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) => Logger;
+  const setBindings = logger.setBindings as unknown as (this: Logger, bindings: Bindings) => void;
+  Object.assign(logger, {
+    child(this: Logger, bindings: Bindings, options?: ChildLoggerOptions) {
+      return child.call(this, scrub(bindings) as Bindings, options);
+    },
+    setBindings(this: Logger, bindings: Bindings) {
+      setBindings.call(this, scrub(bindings) as Bindings);
+    },
+  });
+  return logger;
 }
 
 /**
@@ -48,27 +85,23 @@ export function createRootLogger(
   terminal: Terminal = currentTerminal(),
 ): Logger {
   const options = loggerOptions(config.level);
-  if (destination) return pino(options, destination as unknown as DestinationStream);
+  if (destination) return scrubbedChildren(pino(options, destination as unknown as DestinationStream));
   if (usePretty(config.format, terminal)) {
-    return pino(options, pretty({ colorize: terminal.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
+    return scrubbedChildren(pino(options, pretty({ colorize: terminal.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true })));
   }
-  return pino(options);
+  return scrubbedChildren(pino(options));
 }
 
 type Req = IncomingMessage & { originalUrl?: string; correlationId?: string };
 
 const PROBES = new Set(['/health/live', '/health/ready', '/metrics']);
 
-function pathOf(req: Req): string {
-  return withoutQuery(req.originalUrl ?? req.url ?? '');
-}
-
 function isProbe(req: Req): boolean {
-  return PROBES.has(pathOf(req).replace(/\/+$/, ''));
+  return PROBES.has(withoutTrailingSlashes(withoutQuery(req.originalUrl ?? req.url ?? '')));
 }
 
 function summary(req: Req, res: ServerResponse): string {
-  return `${req.method} ${pathOf(req)} ${res.statusCode}`;
+  return `${req.method} ${loggedPath(req.originalUrl ?? req.url ?? '')} ${res.statusCode}`;
 }
 
 type Level = 'debug' | 'info' | 'error';

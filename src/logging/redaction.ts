@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bounded, LOG_LIMITS } from './bounded-text.js';
+import { REDACTED, scrubText } from './secret-text.js';
 
-export const REDACTED = '[redacted]';
+export { REDACTED, scrubText };
 
 /**
  * Key names whose values never reach a log line, compared lower-case without '-' and '_'
@@ -51,20 +53,9 @@ export function withoutQuery(url: string): string {
   return at < 0 ? url : url.slice(0, at);
 }
 
-/** Secrets that hide inside text: `name=value` pairs of a query or form, and Bearer/Basic credentials. */
-const TEXT_PATTERNS: Array<[RegExp, string]> = [
-  [/\b(signature|sig|client_auth_code|client_secret|refresh_token|access_token|id_token|password|token)(=|%3D)[^&\s"\\;,]+/gi, `$1$2${REDACTED}`],
-  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/-]{6,}=*/gi, `$1 ${REDACTED}`],
-];
-
-/**
- * Text with secrets that follow a recognisable pattern replaced. Never adds or removes a '"'
- * or '\', so it is safe on a serialized JSON line too.
- */
-export function scrubText(text: string): string {
-  let out = text;
-  for (const [pattern, replacement] of TEXT_PATTERNS) out = out.replace(pattern, replacement);
-  return out;
+/** A request's path as logged: no query, at most LOG_LIMITS.path characters. */
+export function loggedPath(url: string): string {
+  return bounded(withoutQuery(url), LOG_LIMITS.path);
 }
 
 export interface SafeError {
@@ -83,12 +74,20 @@ export function safeError(error: unknown): SafeError | unknown {
   if (!(error instanceof Error)) return error;
   const { code, status } = error as { code?: unknown; status?: unknown };
   return {
-    type: error.name || error.constructor?.name || 'Error',
-    message: scrubText(error.message),
-    ...(error.stack ? { stack: scrubText(error.stack) } : {}),
+    type: bounded(error.name || error.constructor?.name || 'Error', LOG_LIMITS.path),
+    message: scrubText(bounded(String(error.message), LOG_LIMITS.text)),
+    ...(typeof error.stack === 'string' ? { stack: scrubText(boundedStack(error.stack)) } : {}),
     ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
     ...(typeof status === 'number' ? { status } : {}),
   };
+}
+
+/** A stack with its first line (the message, often from a request) cut like any text, then the whole cut to LOG_LIMITS.stack. */
+function boundedStack(stack: string): string {
+  if (stack.length <= LOG_LIMITS.stack) return stack;
+  const frames = stack.indexOf('\n    at ');
+  const head = frames < 0 ? stack : stack.slice(0, frames);
+  return bounded(bounded(head, LOG_LIMITS.text) + (frames < 0 ? '' : stack.slice(frames)), LOG_LIMITS.stack);
 }
 
 function isPlainObject(value: object): value is Record<string, unknown> {
@@ -98,9 +97,11 @@ function isPlainObject(value: object): value is Record<string, unknown> {
 
 /**
  * A copy of a logged value with every secret key's value replaced, at any depth; errors reduced to
- * SafeError. Only plain objects and arrays are walked: requests and responses have serializers.
+ * SafeError; strings cut to LOG_LIMITS.text, URLs to their path. Only plain objects and arrays are
+ * walked: requests and responses have serializers.
  */
 export function scrub(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
+  if (typeof value === 'string') return bounded(value, LOG_LIMITS.text);
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return safeError(value);
   if (depth >= MAX_DEPTH) return '[too deep]';
@@ -114,35 +115,46 @@ export function scrub(value: unknown, depth = 0, seen: WeakSet<object> = new Wea
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     if (isSecretKey(key)) out[key] = REDACTED;
-    else if (typeof item === 'string' && URL_KEYS.has(normalKey(key))) out[key] = withoutQuery(item);
+    else if (typeof item === 'string' && URL_KEYS.has(normalKey(key))) out[key] = loggedPath(item);
     else out[key] = scrub(item, depth + 1, seen);
   }
   return out;
 }
 
-/** A line that may hold a secret key somewhere (a cheap test before parsing it). */
-const SECRET_KEY_HINT = /"[^"]*(pass|secret|token|sig|cookie|authori[sz]ation|csrf|auth_?code|api_?key|encryption)[^"]*"\s*:/i;
-
 /**
- * A finished JSON log line with secret keys replaced at any depth (child-logger bindings
- * included, which pino's formatters do not see), then with secrets inside text replaced.
+ * The last pass over a finished line: the text patterns, for secrets inside messages (a URL with
+ * its query in an error text) and interpolated values. Keys were redacted as the line's objects
+ * were built (scrub() for the logged object and for child-logger bindings), and every string in
+ * it was cut to its limit, so this is one linear scan over a bounded line.
  */
 export function scrubLine(line: string): string {
-  let out = line;
-  if (SECRET_KEY_HINT.test(out)) {
-    try {
-      out = JSON.stringify(scrub(JSON.parse(out))) + (out.endsWith('\n') ? '\n' : '');
-    } catch {
-      // Not JSON (a pretty line): the text patterns below still apply.
-    }
-  }
-  return scrubText(out);
+  return scrubText(line);
 }
 
-/** pino `redact` paths: the usual places of headers and credentials (scrub() covers any depth). */
+/**
+ * pino `redact` paths: the usual places of headers and credentials, applied as pino serialises a line
+ * (child-logger bindings included). scrub() covers any depth when the object is built.
+ */
 export const REDACT_PATHS: string[] = (() => {
-  const headers = ['authorization', 'cookie', '["set-cookie"]', '["proxy-authorization"]'];
-  const keys = ['password', 'secret', 'token', 'access_token', 'refresh_token', 'client_secret', 'client_auth_code', 'signature', 'sig', 'cookie', 'authorization', 'csrf'];
+  const headers = ['authorization', 'cookie', '["set-cookie"]', '["proxy-authorization"]', '["x-api-key"]'];
+  const keys = [
+    'password',
+    'passwd',
+    'secret',
+    'token',
+    'access_token',
+    'refresh_token',
+    'id_token',
+    'client_secret',
+    'client_auth_code',
+    'signature',
+    'sig',
+    'cookie',
+    'authorization',
+    'csrf',
+    'apiKey',
+    'encryptionKey',
+  ];
   const at = (path: string) => (path.startsWith('[') ? path : `.${path}`);
   const paths: string[] = [];
   for (const prefix of ['', '*.', '*.*.']) {
@@ -152,9 +164,9 @@ export const REDACT_PATHS: string[] = (() => {
   return paths;
 })();
 
-/** The request as logged: method and path, never the query string or headers. */
+/** The request as logged: method and path (cut to LOG_LIMITS.path), never the query string or headers. */
 export function requestSerializer(req: IncomingMessage & { originalUrl?: string }): { method?: string; path: string } {
-  return { method: req.method, path: withoutQuery(req.originalUrl ?? req.url ?? '') };
+  return { method: req.method, path: loggedPath(req.originalUrl ?? req.url ?? '') };
 }
 
 /** The response as logged: its status only (no Set-Cookie). */
