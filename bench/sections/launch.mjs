@@ -4,8 +4,10 @@
 // Four targets, each its own child process on this machine, one at a time, same load:
 // - the connector: dist/main.js, embedded default (SQLite audit, memory nonces and sessions),
 //   sandbox on, launch rate limit raised (the load comes from one address), logs at warn. Its
-//   answer is the 303 to the session page after: HMAC check, nonce claim, session, cookie,
-//   launch.accepted appended to the audit hash chain (committed to disk before the answer).
+//   answer is the 303 to the session page after: HMAC check, item and unsigned input check, nonce
+//   claim (memory fast path, then one INSERT into SQLite's claimed_nonces, the durable record that
+//   keeps a used URL refused across restarts and past the TTL), session, cookie, launch.accepted
+//   appended to the audit hash chain (committed to disk before the answer).
 // - bench/peers/express-peer.mjs: Express 5 + hbs, same HMAC check, a Map of nonces, a page.
 // - the same peer with --audit-db: plus one hash-chained SQLite row per launch, on disk before the
 //   answer (WAL, synchronous=FULL): the peer doing the connector's most expensive piece of work,
@@ -18,6 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import SQLite from 'better-sqlite3';
 import { get, startConnector } from '../lib/connector.mjs';
 import { fmtInt } from '../lib/dist.mjs';
 import {
@@ -106,6 +109,16 @@ async function auditCheck(port) {
   return { accepted, audited: trailer.export.rows, intact: chain.intact === true, summary: chain.summary };
 }
 
+/** Rows of the durable nonce record (claimed_nonces in the connector's SQLite file), read beside the running app (WAL). */
+function nonceRecordRows(dataDir) {
+  const db = new SQLite(join(dataDir, 'connector.db'), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT count(*) AS n FROM claimed_nonces').get().n;
+  } finally {
+    db.close();
+  }
+}
+
 export async function run({ short, log }) {
   const warmSeconds = short ? 3 : 5;
   const seconds = short ? 5 : 20;
@@ -117,7 +130,7 @@ export async function run({ short, log }) {
   const lastUsed = {};
   const windows = Object.fromEntries(TARGETS.map((t) => [t.key, []]));
   const selfChecks = {};
-  const audit = { accepted: 0, audited: 0, intact: true, summaries: [] };
+  const audit = { accepted: 0, audited: 0, intact: true, summaries: [], nonceRows: 0 };
   let connectorAnswers = 0;
   let connectorUnexpected = 0;
   let peerUnexpected = 0;
@@ -147,6 +160,7 @@ export async function run({ short, log }) {
           audit.audited += checked.audited;
           audit.intact &&= checked.intact;
           audit.summaries.push(checked.summary);
+          audit.nonceRows += nonceRecordRows(running.dataDir);
         }
         rssAfter[target.key] = memoryOf(running.pid).rss;
         log(
@@ -187,6 +201,7 @@ export async function run({ short, log }) {
   const ratioVsLimit = rate.connector / rate.limit;
   const signedInWindow = Object.values(windows).flat().reduce((sum, w) => sum + w.signedInWindow, 0);
   const auditComplete = audit.intact && audit.audited === audit.accepted && audit.accepted >= connectorAnswers;
+  const noncesRecorded = audit.nonceRows === audit.accepted;
 
   const figures = {
     connections: CONNECTIONS,
@@ -216,6 +231,7 @@ export async function run({ short, log }) {
     serverAccepted: audit.accepted,
     auditLaunchAccepted: audit.audited,
     auditChainIntact: audit.intact ? 'yes' : 'no',
+    durableNonceRows: audit.nonceRows,
     infoLoggingCostPct: infoCost === null ? null : Math.round(infoCost * 1000) / 10,
     infoLoggingRateCostPct: infoRateCost === null ? null : Math.round(infoRateCost * 1000) / 10,
     urlsPresigned: pool.length,
@@ -230,7 +246,7 @@ export async function run({ short, log }) {
       ? 'logs at warn (request logs at info: measured by the full run only)'
       : `logs at warn; request logs at info would cost ${(infoCost * 100).toFixed(0)}% of this (by CPU per launch; ${(infoRateCost * 100).toFixed(0)}% by launches/s in one window)`;
   const rows = [
-    { metric: 'v1 launches/s: connector', value: fmtInt(rate.connector), target: null, status: 'INFO', note: `303 after HMAC, nonce, session, audit append (SQLite, durable); ${logNote}` },
+    { metric: 'v1 launches/s: connector', value: fmtInt(rate.connector), target: null, status: 'INFO', note: `303 after HMAC, input check, nonce (memory + durable SQLite record), session, audit append (SQLite, durable); ${logNote}` },
     { metric: `v1 launches/s: ${TARGETS[1].label}`, value: fmtInt(rate.expressPeer), target: null, status: 'INFO', note: 'HMAC, nonce Map, rendered page; no session, no audit' },
     { metric: `v1 launches/s: ${TARGETS[2].label}`, value: fmtInt(rate.limit), target: null, status: 'INFO', note: limitNote(windows.limit) },
     { metric: `v1 launches/s: ${TARGETS[3].label}`, value: fmtInt(rate.durablePeer), target: null, status: 'INFO', note: 'the express peer plus one hash-chained SQLite row per launch, committed (WAL, synchronous=FULL) before the answer' },
@@ -263,6 +279,13 @@ export async function run({ short, log }) {
       target: 'all, chain intact',
       status: auditComplete ? 'PASS' : 'MISS',
       note: `server-side accepted count (clc_launches_total) vs launch.accepted rows (audit export), chain ${audit.intact ? 'intact' : 'BROKEN'} (/api/audit/verify)`,
+    },
+    {
+      metric: 'durable nonce record: rows per accepted launch',
+      value: `${fmtInt(audit.nonceRows)} of ${fmtInt(audit.accepted)}`,
+      target: 'all',
+      status: noncesRecorded ? 'PASS' : 'MISS',
+      note: 'claimed_nonces rows (a keyed hash each) in the SQLite file vs clc_launches_total accepted: each accepted launch paid one durable INSERT',
     },
   ];
   const setup = `${CONNECTIONS} keep-alive connections; ${rounds === 1 ? "1 round" : `${rounds} rounds`} of ${warmSeconds} s warm-up + ${seconds} s window per target, median`;
