@@ -77,6 +77,39 @@ describe('logging options', () => {
       expect(line.err).toMatchObject({ type: 'Error', message: 'Request failed', stack: expect.any(String) });
       expect(line.msg).toContain('calling /v4?signature=[redacted]');
     });
+
+    it('redacts secret keys of child-logger bindings at any depth, in grandchildren and in setBindings too', () => {
+      const out = collector();
+      const logger = createRootLogger(config('info'), out.stream);
+      const child = logger.child({ bound: { a: { b: { c: { d: { clientSecret: 'cs-1' } } } } } });
+      child.child({ deeper: { list: [{ refresh_token: 'rt-1' }] } }).info('grandchild');
+      child.setBindings({ later: { nested: { apiKey: 'key-1' } } });
+      child.info('after setBindings');
+      expect(out.lines).toHaveLength(2);
+      expect(out.lines.join('\n')).not.toMatch(/cs-1|rt-1|key-1/);
+      const [grandchild, later] = out.parsed();
+      expect(grandchild).toMatchObject({ bound: { a: { b: { c: { d: { clientSecret: '[redacted]' } } } } }, deeper: { list: [{ refresh_token: '[redacted]' }] } });
+      expect(later).toMatchObject({ later: { nested: { apiKey: '[redacted]' } } });
+    });
+
+    it('cuts every string of a line to its limit before it is scrubbed: messages, fields, bindings, errors', () => {
+      const out = collector();
+      const long = `/${'password/'.repeat(2000)}`;
+      const error = new Error(`Failed to decode param '${long}'`);
+      createRootLogger(config('info'), out.stream)
+        .child({ note: long })
+        .warn({ path: long, err: error, nested: { detail: long } }, `GET ${long} -> 400`, long);
+      const [line] = out.parsed() as Array<Record<string, Record<string, string>> & { msg: string; note: string; path: string }>;
+      expect(out.lines[0].length).toBeLessThan(20000);
+      expect(line.msg.length).toBeLessThanOrEqual(2048 + 20);
+      expect(line.msg).toMatch(/…\[\+\d+ chars\]$/);
+      for (const text of [line.note, line.path, line.nested.detail, line.err.message]) {
+        expect(text.length).toBeLessThanOrEqual(2048 + 20);
+        expect(text).toMatch(/…\[\+\d+ chars\]$/);
+      }
+      expect(line.err.stack.length).toBeLessThanOrEqual(8192 + 20);
+      expect(line.err.stack).toContain('\n    at ');
+    });
   });
 
   describe(requestLogging.name, () => {
@@ -150,7 +183,18 @@ describe('logging options', () => {
 
     it('logs probes at debug, so they stay out of an info log', () => {
       expect(serve('info', '/health/ready', 200).parsed()).toHaveLength(1);
+      expect(serve('info', '/health/live//', 200).parsed()).toHaveLength(1);
       expect(serve('debug', '/metrics', 200).parsed()[1]).toMatchObject({ level: 'debug', msg: 'GET /metrics 200' });
+    });
+
+    it('logs a 16 KB path cut to 512 characters, with how much was cut, and no query', () => {
+      const path = `/${'sig/'.repeat(4000)}`;
+      const out = serve('info', `${path}?token=t-1`, 404);
+      const [, done] = out.parsed() as Array<{ req: { path: string }; msg: string }>;
+      expect(done.req.path).toBe(`${path.slice(0, 512)}…[+${path.length - 512} chars]`);
+      expect(done.msg).toBe(`GET ${done.req.path} 404`);
+      expect(out.lines.join('\n')).not.toContain('t-1');
+      expect(out.lines[1].length).toBeLessThan(1500);
     });
   });
 });
