@@ -84,6 +84,73 @@ describe(GlobalExceptionFilter.name, () => {
     expect(warn).toHaveBeenCalledWith('POST /api/x -> 409 [corr-9] Conflict');
   });
 
+  describe('a path with a broken %-escape (the router cannot decode it)', () => {
+    const hostile = `/api/${'password%E0%A4%A'.repeat(1000)}`;
+    /** What Nest's Express adapter passes on for the router's URIError. */
+    const decodeError = (path: string) => new BadRequestException(`Failed to decode param '${path.slice(1)}'`, { cause: Object.assign(new URIError('URI malformed'), { status: 400 }) });
+
+    it('answers JSON paths with a 400 and the correlation ID, without repeating the path', () => {
+      const { req, res, logged, sent } = exchange(hostile, true);
+      new GlobalExceptionFilter().catch(decodeError(hostile), hostFor(req, res));
+      expect(sent.status).toBe(400);
+      expect(sent.body).toEqual({
+        statusCode: 400,
+        error: 'The request could not be understood',
+        message: 'The request path has a malformed %-escape, so it could not be read.',
+        correlationId: 'corr-9',
+      });
+      expect(logged).toHaveLength(1);
+      expect(logged[0].level).toBe('warn');
+      expect(logged[0].text).toMatch(/^POST \/api\/password%E0%A4%A.*…\[\+\d+ chars\] -> 400 \[corr-9\] malformed %-escape in the path$/);
+      expect(logged[0].text.length).toBeLessThan(700);
+    });
+
+    it('renders the error page for popup paths, without the path', () => {
+      const path = `/launch/s/${'%E0%A4%A'.repeat(2000)}`;
+      const { req, res, sent } = exchange(path, true);
+      const rendered: Array<{ view: string; data: Record<string, unknown> }> = [];
+      Object.assign(res, {
+        locals: {},
+        render: (view: string, data: Record<string, unknown>, done: (err: Error | null, html: string) => void) => {
+          rendered.push({ view, data });
+          done(null, '<html>page</html>');
+        },
+        type: () => res,
+        send: (body: unknown) => void (sent.body = body),
+      });
+      Object.assign(req, { query: {}, headers: {} });
+      new GlobalExceptionFilter().catch(decodeError(path), hostFor(req, res));
+      expect(sent.status).toBe(400);
+      expect(rendered).toEqual([
+        {
+          view: 'errors/error',
+          data: expect.objectContaining({
+            status: 400,
+            reference: 'corr-9',
+            title: 'The request could not be understood',
+            message: 'The request that opened this window was incomplete or damaged. Close this window and click the field again in Concur.',
+          }),
+        },
+      ]);
+      expect(JSON.stringify(rendered)).not.toContain('%E0');
+    });
+
+    it('keeps a URIError thrown by server code a 500', () => {
+      const { req, res, sent } = exchange('/api/x', true);
+      new GlobalExceptionFilter().catch(new URIError('URI malformed'), hostFor(req, res));
+      expect(sent.status).toBe(500);
+    });
+  });
+
+  it('cuts a long path in its log line, and a long exception message on the answer', () => {
+    const path = `/api/${'token/'.repeat(3000)}`;
+    const { req, res, logged, sent } = exchange(path, true);
+    new GlobalExceptionFilter().catch(new BadRequestException(`bad value ${'x'.repeat(5000)}`), hostFor(req, res));
+    expect(logged[0].text.length).toBeLessThan(512 + 2048 + 100);
+    expect(logged[0].text).toContain(`${path.slice(0, 512)}…[+${path.length - 512} chars] -> 400`);
+    expect(String((sent.body as { message: string }).message).length).toBeLessThan(1020);
+  });
+
   it('sends a RedirectException as a 303 to its location, uncached and not logged as an error', () => {
     const { req, res, logged } = exchange('/audit/events', true);
     const redirects: Array<[number, string]> = [];

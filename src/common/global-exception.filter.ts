@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import type { Request, Response } from 'express';
 import { wantsJson } from './error-routing.js';
 import { msg } from '../i18n/i18n.js';
+import { bounded, LOG_LIMITS } from '../logging/bounded-text.js';
 import { pageLocaleOf } from '../i18n/page-locale.js';
 import { PageException } from './page.exception.js';
 import { RedirectException } from './redirect.exception.js';
@@ -24,6 +25,12 @@ const GENERIC_TITLES: Record<number, string> = {
   502: msg('Concur is not answering'),
 };
 
+/** The JSON answer's message for a path with a broken %-escape; the page says it for the popup. */
+const MALFORMED_PATH_MESSAGE = 'The request path has a malformed %-escape, so it could not be read.';
+
+/** How much of an HttpException's own message a page or JSON answer shows. */
+const MAX_SHOWN_MESSAGE = 1000;
+
 /**
  * The one place errors become responses: HttpExceptions keep their status, anything else is a
  * 500 with a generic message. Popup routes get an HTML page, API routes JSON; both carry the
@@ -45,7 +52,8 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     }
     const reference = correlationIdOf(req);
     const status = exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
-    const page = asPage(exception, status);
+    const malformedPath = isMalformedPath(exception);
+    const page = malformedPath ? malformedPathPage() : asPage(exception, status);
     const english = page.textIn();
 
     this.logFailure(exception, req, status, reference, page.page.detail ?? english.message);
@@ -54,7 +62,7 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     res.status(status);
     res.setHeader('Cache-Control', 'no-store');
     if (wantsJson(req.path)) {
-      res.json({ statusCode: status, error: english.title, message: english.message, correlationId: reference });
+      res.json({ statusCode: status, error: english.title, message: malformedPath ? MALFORMED_PATH_MESSAGE : english.message, correlationId: reference });
       return;
     }
     // The page in the launch's or the browser's language; a text without a catalog entry stays English.
@@ -72,10 +80,12 @@ export class GlobalExceptionFilter implements ExceptionFilter {
 
   /**
    * 5xx at error level (an unexpected error with its stack: the log may have it, the client never);
-   * a missing route at info, other 4xx at warn. The path only, no query, no request body.
+   * a missing route at info, other 4xx at warn. The path only (cut to LOG_LIMITS.path: it is the
+   * client's), no query, no request body.
    */
   private logFailure(exception: unknown, req: Request, status: number, reference: string, detail: string): void {
-    const line = `${req.method} ${req.path} -> ${status} [${reference}]`;
+    const line = `${req.method} ${bounded(req.path, LOG_LIMITS.path)} -> ${status} [${reference}]`;
+    detail = bounded(detail, LOG_LIMITS.text);
     if (!(exception instanceof HttpException)) {
       const what = exception instanceof Error ? exception.name : typeof exception;
       this.emit(req, 'error', `${line} unexpected ${what}`, exception instanceof Error ? exception : undefined);
@@ -107,6 +117,23 @@ export class GlobalExceptionFilter implements ExceptionFilter {
   }
 }
 
+/**
+ * Express's router could not decode a %-escape of the path (`/x%E0%A4%A`): its URIError, which
+ * Nest's adapter wraps in a 400 BadRequestException whose message repeats the undecodable part.
+ */
+function isMalformedPath(exception: unknown): boolean {
+  return exception instanceof HttpException && exception.getStatus() === HttpStatus.BAD_REQUEST && exception.cause instanceof URIError;
+}
+
+/** The 400 page of a malformed path: it never repeats the path, which can be 16 KB the client chose. */
+function malformedPathPage(): PageException {
+  return new PageException(HttpStatus.BAD_REQUEST, {
+    title: GENERIC_TITLES[400],
+    message: msg('The request that opened this window was incomplete or damaged. Close this window and click the field again in Concur.'),
+    detail: 'malformed %-escape in the path',
+  });
+}
+
 /** Every error as the page it shows: a PageException as it is, anything else with a generic title and message. */
 function asPage(exception: unknown, status: number): PageException {
   if (exception instanceof PageException) return exception;
@@ -125,7 +152,7 @@ function asPage(exception: unknown, status: number): PageException {
     const body = exception.getResponse();
     const raw = typeof body === 'string' ? body : (body as { message?: unknown }).message;
     const message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : title;
-    return new PageException(status, { title, message });
+    return new PageException(status, { title, message: bounded(message, MAX_SHOWN_MESSAGE) });
   }
   return new PageException(status, {
     title,
