@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -71,6 +71,25 @@ describe('concur-launch-connector CLI', () => {
         expect(second.stdout).toContain('up to date');
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('data at rest', () => {
+    it('migrate creates the data folder 0700 and the SQLite files 0600, whatever the umask', async () => {
+      const parent = mkdtempSync(join(tmpdir(), 'clc-cli-modes-'));
+      const dataDir = join(parent, 'data');
+      const umask = process.umask(0);
+      try {
+        const result = await runCli(['migrate'], { CONNECTOR_DATA_DIR: dataDir });
+        expect(result.exitCode).toBe(0);
+        expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+        const written = readdirSync(dataDir).filter((name) => name.startsWith('connector.db'));
+        expect(written).toContain('connector.db');
+        for (const name of written) expect([name, statSync(join(dataDir, name)).mode & 0o777]).toEqual([name, 0o600]);
+      } finally {
+        process.umask(umask);
+        rmSync(parent, { recursive: true, force: true });
       }
     });
   });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
@@ -72,6 +72,26 @@ describe(SecretBox.name, () => {
     const second = new SecretBox(configWith(dataDir));
     expect(second.open(sealed)).toBe('kept across restarts');
     expect(readFileSync(path, 'utf8')).toBe(stored);
+  });
+
+  it('creates the data folder 0700 and the key file 0600 whatever the umask, and warns about an older key file others can read', () => {
+    const dataDir = join(dir, 'data');
+    const umask = process.umask(0);
+    try {
+      new SecretBox(configWith(dataDir)).seal('x');
+    } finally {
+      process.umask(umask);
+    }
+    const path = join(dataDir, KEY_FILE_NAME);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+
+    chmodSync(path, 0o644);
+    new SecretBox(configWith(dataDir)).seal('x');
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+    expect(Logger.prototype.warn).toHaveBeenCalledWith(
+      `${path} (mode 0644) can be read or changed by every user of the machine, and it holds the key that opens the stored refresh tokens. Files the connector creates are 0600; this one is older: \`chmod 600 ${path}\``,
+    );
   });
 
   it('does not write a key file when a key is configured', () => {

@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
+import { PRIVATE_FILE_MODE, ensurePrivateDir, fileExposure } from '../common/private-files.js';
 import { AppConfig } from '../config/index.js';
 
 const KEY_BYTES = 32;
@@ -55,15 +56,20 @@ export class SecretBox {
     if (configured !== undefined) return checkedKey(Buffer.from(configured, 'base64'), 'security.encryptionKey');
     const dir = resolve(this.config.storage.dataDir);
     const path = join(dir, KEY_FILE_NAME);
-    mkdirSync(dir, { recursive: true });
+    // The folder's warning, if any, comes from the database that shares it (database.factory.ts).
+    ensurePrivateDir(dir);
     try {
-      writeFileSync(path, randomBytes(KEY_BYTES).toString('base64'), { mode: 0o600, flag: 'wx' });
+      writeFileSync(path, randomBytes(KEY_BYTES).toString('base64'), { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+      // The mode above passes through the umask: set it exactly.
+      chmodSync(path, PRIVATE_FILE_MODE);
       this.logger.warn(
         `No encryption key configured: generated one in ${path}. Set CONNECTOR_ENCRYPTION_KEY in production.`,
       );
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       this.logger.warn(`No encryption key configured: using ${path}. Set CONNECTOR_ENCRYPTION_KEY in production.`);
+      const exposed = fileExposure(path, 'the key that opens the stored refresh tokens');
+      if (exposed) this.logger.warn(exposed);
     }
     return checkedKey(Buffer.from(readFileSync(path, 'utf8').trim(), 'base64'), path);
   }

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import SQLite from 'better-sqlite3';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { Logger } from '@nestjs/common';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Kysely, sql } from 'kysely';
@@ -52,6 +53,57 @@ describe(createSqliteKysely.name, () => {
     } finally {
       await second.destroy();
     }
+  });
+
+  const modeOf = (path: string) => statSync(path).mode & 0o777;
+
+  it('creates the data folders 0700 and the database, its WAL and shared memory 0600, whatever the umask', async () => {
+    const file = join(dir, 'data', 'nested', 'connector.db');
+    const umask = process.umask(0);
+    let db: Kysely<Database> | undefined;
+    try {
+      db = createSqliteKysely(file);
+      await sql`CREATE TABLE t (v text)`.execute(db);
+      await sql`INSERT INTO t VALUES ('x')`.execute(db);
+      expect(existsSync(`${file}-wal`)).toBe(true);
+      expect(existsSync(`${file}-shm`)).toBe(true);
+      expect([modeOf(join(dir, 'data')), modeOf(join(dir, 'data', 'nested'))]).toEqual([0o700, 0o700]);
+      expect([file, `${file}-wal`, `${file}-shm`].map(modeOf)).toEqual([0o600, 0o600, 0o600]);
+    } finally {
+      process.umask(umask);
+      await db?.destroy();
+    }
+    // The folder it was given (made by mkdtemp) is not the connector's to change.
+    expect(modeOf(dir)).toBe(0o700);
+  });
+
+  it("leaves an existing folder's and database's mode as it is, and warns when every user can get at them", async () => {
+    const logger = new Logger('test');
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const open = join(dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const file = join(open, 'connector.db');
+    writeFileSync(file, '');
+    chmodSync(file, 0o644);
+    const db = createSqliteKysely(file, logger);
+    try {
+      await sql`CREATE TABLE t (v text)`.execute(db);
+      expect(modeOf(open)).toBe(0o777);
+      expect(modeOf(file)).toBe(0o644);
+      expect(warn.mock.calls.map(([message]) => message)).toEqual([
+        `data folder ${open} (mode 0777) lets every user of the machine replace the files in it (the SQLite database, generated keys). The connector leaves a folder it did not create as it is: \`chmod 700 ${open}\``,
+        `${file} (mode 0644) can be read or changed by every user of the machine, and it holds the audit log and sealed refresh tokens. Files the connector creates are 0600; this one is older: \`chmod 600 ${file}\``,
+      ]);
+    } finally {
+      await db.destroy();
+    }
+    // A folder shared with a group (a backup group, Kubernetes' fsGroup) and a private file: no warning.
+    warn.mockClear();
+    chmodSync(open, 0o2770);
+    chmodSync(file, 0o600);
+    await createSqliteKysely(file, logger).destroy();
+    expect(warn).not.toHaveBeenCalled();
   });
 
   it('opens an in-memory database without touching the file system', async () => {

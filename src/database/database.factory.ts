@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, type SqliteDatabase, sql } from 'kysely';
 import pg, { type CustomTypesConfig } from 'pg';
+import { createPrivateFile, ensurePrivateDir, fileExposure, folderExposure } from '../common/private-files.js';
 import type { StorageConfig } from '../config/index.js';
 import { type DatabaseDialect, type DatabaseInfo, databaseInfoOf } from './database.info.js';
 import type { Database } from './database.types.js';
@@ -62,8 +62,30 @@ export class StatementCachingDatabase implements SqliteDatabase {
   }
 }
 
-export function createSqliteKysely(file: string): Kysely<Database> {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+/**
+ * The SQLite file holds the audit log and sealed refresh tokens: the data folder is created 0700
+ * and the file 0600, whatever the umask. SQLite itself would create the file 0644 less the umask.
+ * Created here first, it is what SQLite opens; SQLite's unix VFS gives the -wal and -shm files it
+ * creates later the database file's own permission bits (and fchmods them to those if the umask
+ * took any away), so they are 0600 too, whenever they appear. Changing process.umask around the
+ * open instead would change it for the whole process while other code runs (and worker threads
+ * cannot). An existing folder or file keeps its mode, with a warning when others can get at it.
+ */
+function prepareSqliteFile(file: string, logger: Logger): void {
+  const dir = dirname(file);
+  if (!ensurePrivateDir(dir)) {
+    const exposed = folderExposure(dir);
+    if (exposed) logger.warn(exposed);
+  }
+  if (createPrivateFile(file)) return;
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    const exposed = fileExposure(path, 'the audit log and sealed refresh tokens');
+    if (exposed) logger.warn(exposed);
+  }
+}
+
+export function createSqliteKysely(file: string, logger = new Logger('Database')): Kysely<Database> {
+  if (file !== ':memory:') prepareSqliteFile(file, logger);
   const sqlite = new SQLite(file);
   try {
     sqlite.pragma('journal_mode = WAL');
