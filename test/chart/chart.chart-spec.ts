@@ -69,8 +69,10 @@ describe.each([EMBEDDED, PRODUCTION, EXISTING_SECRET])('%s', (scenario) => {
     expect(podSpec(objects).volumes.find((v: { name: string }) => v.name === tmp.name).emptyDir).toBeDefined();
     expect(c.env.every((e: { value?: string }) => typeof e.value === 'string')).toBe(true);
     expect(envNames(c)).toContain('CONNECTOR_ENCRYPTION_KEY_FILE');
+    expect(envNames(c)).toContain('CONNECTOR_AUDIT_CHAIN_KEY_FILE');
     expect(envNames(c)).toContain('TENANT_ACME_CONNECTOR_PASSWORD_FILE');
     expect(envNames(c)).not.toContain('CONNECTOR_ENCRYPTION_KEY');
+    expect(envNames(c)).not.toContain('CONNECTOR_AUDIT_CHAIN_KEY');
     expect(JSON.stringify(one(objects, 'Deployment'))).not.toContain('ci-connector-password');
   });
 
@@ -261,6 +263,7 @@ describe('scenario shapes', () => {
     expect(Object.keys(secret).sort()).toEqual(
       [
         'CONNECTOR_ENCRYPTION_KEY',
+        'CONNECTOR_AUDIT_CHAIN_KEY',
         'DATABASE_URL',
         'REDIS_URL',
         'METRICS_USERNAME',
@@ -281,6 +284,9 @@ describe('values that cannot work fail to render, saying why', () => {
     [{ 'sandbox.enabled': true }, 'sandbox.enabled=true: the built-in stand-in Concur is for demos'],
     [{ 'secrets.encryptionKey': '' }, 'secrets.encryptionKey is missing'],
     [{ 'secrets.encryptionKey': 'c2hvcnQ=' }, 'secrets.encryptionKey must be base64 of exactly 32 bytes'],
+    [{ 'secrets.auditChainKey': '' }, 'secrets.auditChainKey is missing: set it to base64 of 32 random bytes (`openssl rand -base64 32`), other than the encryption key'],
+    [{ 'secrets.auditChainKey': 'c2hvcnQ=' }, 'secrets.auditChainKey must be base64 of exactly 32 bytes'],
+    [{ 'secrets.auditChainKey': 'q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=' }, 'secrets.auditChainKey is the encryption key: give the audit chain a key of its own'],
     [{ 'secrets.tenants.acme.oauthRefreshToken': '' }, 'secrets.tenants.acme.oauthRefreshToken is missing (or use existingSecret with the key TENANT_ACME_OAUTH_REFRESH_TOKEN)'],
     [{ 'secrets.metricsPassword': '' }, 'metrics.auth.enabled=true needs secrets.metricsUsername and secrets.metricsPassword'],
     [{ 'secrets.tenants.acmee.connectorPassword': 'x' }, 'secrets.tenants.acmee: no tenant has the id "acmee" (tenants: acme)'],
@@ -293,7 +299,7 @@ describe('values that cannot work fail to render, saying why', () => {
     [{ 'ingress.enabled': true }, 'ingress.enabled=true without ingress.tls: Concur calls the connector only over HTTPS'],
     [
       { existingSecret: 'mine' },
-      'existingSecret=mine and secrets.encryptionKey, secrets.metricsUsername, secrets.metricsPassword, secrets.tenants.acme are both set: the pods read only the existing Secret',
+      'existingSecret=mine and secrets.encryptionKey, secrets.auditChainKey, secrets.metricsUsername, secrets.metricsPassword, secrets.tenants.acme are both set: the pods read only the existing Secret',
     ],
     [
       { 'metrics.serviceMonitor.enabled': true },
@@ -310,10 +316,11 @@ describe('values that cannot work fail to render, saying why', () => {
     expect(error.match(/\n {2}- /g)).toHaveLength(4);
   });
 
-  it('refuses the default values: no tenant, no encryption key', () => {
+  it('refuses the default values: no tenant, no encryption key, no audit chain key', () => {
     const error = renderError({});
     expect(error).toContain('tenants is empty: list at least one Concur company');
     expect(error).toContain('secrets.encryptionKey is missing');
+    expect(error).toContain('secrets.auditChainKey is missing');
   });
 
   it('refuses minReplicas above maxReplicas', () => {
@@ -406,12 +413,14 @@ describe('NOTES', () => {
     expect(text).toContain('logs job/ci-release-concur-launch-connector-migrate');
     expect(text).toContain('delete secret,configmap,serviceaccount,job -l app.kubernetes.io/instance=ci-release,app.kubernetes.io/component=migration');
     expect(text).toContain('raise migration.activeDeadlineSeconds (240s) together with helm');
+    expect(text).toContain('keyed with CONNECTOR_AUDIT_CHAIN_KEY, which the database never holds');
+    expect(text).toContain('exec deployment/ci-release-concur-launch-connector -- node dist/cli.js verify-audit');
     expect(text).not.toContain('WARNING');
   });
 
   it('existing Secret: the keys it must hold, and no hook copy to clean up', () => {
     const text = notesOf(EXISTING_SECRET);
-    expect(text).toMatch(/Secrets come from Secret concur-connector-secrets, which must hold the keys:\n {2}CONNECTOR_ENCRYPTION_KEY\n {2}DATABASE_URL\n/);
+    expect(text).toMatch(/Secrets come from Secret concur-connector-secrets, which must hold the keys:\n {2}CONNECTOR_ENCRYPTION_KEY\n {2}CONNECTOR_AUDIT_CHAIN_KEY\n {2}DATABASE_URL\n/);
     expect(text).not.toContain('delete secret,configmap');
   });
 

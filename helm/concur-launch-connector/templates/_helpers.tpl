@@ -102,6 +102,7 @@ connectorPassword oauthClientSecret oauthRefreshToken
 {{/* Names of the Secret keys the pods read, one a line, in a fixed order. */}}
 {{- define "concur-launch-connector.secretKeys" -}}
 CONNECTOR_ENCRYPTION_KEY
+CONNECTOR_AUDIT_CHAIN_KEY
 {{- if eq .Values.database.type "postgresql" }}
 DATABASE_URL
 {{- end }}
@@ -124,6 +125,7 @@ METRICS_PASSWORD
 {{- define "concur-launch-connector.secretData" -}}
 {{- $s := .Values.secrets -}}
 CONNECTOR_ENCRYPTION_KEY: {{ $s.encryptionKey | b64enc | quote }}
+CONNECTOR_AUDIT_CHAIN_KEY: {{ $s.auditChainKey | b64enc | quote }}
 {{- if eq .Values.database.type "postgresql" }}
 DATABASE_URL: {{ $s.databaseUrl | b64enc | quote }}
 {{- end }}
@@ -280,7 +282,7 @@ METRICS_PASSWORD: {{ $s.metricsPassword | b64enc | quote }}
 {{- $s := $v.secrets }}
 {{- if $v.existingSecret }}
 {{- $set := list }}
-{{- range $key := list "encryptionKey" "databaseUrl" "redisUrl" "metricsUsername" "metricsPassword" }}
+{{- range $key := list "encryptionKey" "auditChainKey" "databaseUrl" "redisUrl" "metricsUsername" "metricsPassword" }}
 {{- if get $s $key }}
 {{- $set = append $set (printf "secrets.%s" $key) }}
 {{- end }}
@@ -296,6 +298,13 @@ METRICS_PASSWORD: {{ $s.metricsPassword | b64enc | quote }}
 {{- $problems = append $problems "secrets.encryptionKey is missing: set it to base64 of 32 random bytes (`openssl rand -base64 32`), the same for every pod, or use existingSecret." }}
 {{- else if ne (len (b64dec $s.encryptionKey)) 32 }}
 {{- $problems = append $problems "secrets.encryptionKey must be base64 of exactly 32 bytes (`openssl rand -base64 32`)." }}
+{{- end }}
+{{- if not $s.auditChainKey }}
+{{- $problems = append $problems "secrets.auditChainKey is missing: set it to base64 of 32 random bytes (`openssl rand -base64 32`), other than the encryption key and the same for every pod, and keep a copy: verify-audit needs it. Or use existingSecret with the key CONNECTOR_AUDIT_CHAIN_KEY." }}
+{{- else if ne (len (b64dec $s.auditChainKey)) 32 }}
+{{- $problems = append $problems "secrets.auditChainKey must be base64 of exactly 32 bytes (`openssl rand -base64 32`)." }}
+{{- else if eq $s.auditChainKey (toString $s.encryptionKey) }}
+{{- $problems = append $problems "secrets.auditChainKey is the encryption key: give the audit chain a key of its own (`openssl rand -base64 32`)." }}
 {{- end }}
 {{- if and (eq $v.database.type "postgresql") (not $s.databaseUrl) }}
 {{- $problems = append $problems "database.type=postgresql needs secrets.databaseUrl (postgresql://user:password@host:5432/db), or existingSecret with the key DATABASE_URL." }}
