@@ -180,7 +180,8 @@ describe('the auditor workbench (e2e)', () => {
       const lines = res.text.trimEnd().split('\n');
       expect(lines).toHaveLength(3001);
       expect(JSON.parse(lines.at(-1)!)).toMatchObject({ export: { rows: 3000 } });
-    });
+      // Writing 3000 events one by one (each its own commit) takes seconds on a busy machine.
+    }, 30_000);
 
     it('refuses an unknown format', async () => {
       const res = await api('/api/audit/export?format=xlsx').expect(400);
