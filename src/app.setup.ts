@@ -13,6 +13,7 @@ import { bodyParsers } from './common/body-parsers.js';
 import { SANDBOX_PATH_PREFIX } from './concur/host-allow-list.js';
 import { correlationMiddleware } from './common/correlation.middleware.js';
 import { GlobalExceptionFilter } from './common/global-exception.filter.js';
+import { withoutTrailingSlashes } from './common/request-path.js';
 import { registerViewHelpers } from './i18n/page-locale.js';
 import { AppConfig } from './config/index.js';
 import { RequestLogging } from './logging/logging.module.js';
@@ -112,7 +113,7 @@ function setupApiDocs(app: NestExpressApplication): void {
 }
 
 // Express routes ignore case and a trailing slash, so path comparisons must too.
-const normalPath = (path: string) => path.toLowerCase().replace(/\/+$/, '') || '/';
+const normalPath = (path: string) => withoutTrailingSlashes(path.toLowerCase()) || '/';
 
 /**
  * Concur opens the popup with window.open and reloads its form when `popup.closed` turns true.

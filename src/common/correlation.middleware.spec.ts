@@ -36,6 +36,7 @@ describe(correlationMiddleware.name, () => {
     ['an empty one', ''],
     ['one with spaces or a newline', 'a b\nX-Injected: 1'],
     ['one longer than 64 characters', 'x'.repeat(65)],
+    ['a 16 KB one', 'x'.repeat(16 * 1024)],
     ['a query-like one', 'id?signature=abc'],
     ['a repeated header', ['a', 'b']],
   ])('makes a new UUID for %s', (_label, given) => {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 
-const VALID = /^[A-Za-z0-9._:-]{1,64}$/;
+const MAX_LENGTH = 64;
+const VALID = /^[A-Za-z0-9._:-]+$/;
 
 type TrustFn = (address: string, hop: number) => boolean;
 
@@ -16,7 +17,7 @@ export function correlationMiddleware(req: Request, res: Response, next: NextFun
   const trust = req.app?.get('trust proxy fn') as TrustFn | undefined;
   const peer = req.socket?.remoteAddress;
   const fromProxy = trust !== undefined && peer !== undefined && trust(peer, 0);
-  const id = fromProxy && typeof given === 'string' && VALID.test(given) ? given : randomUUID();
+  const id = fromProxy && typeof given === 'string' && given.length <= MAX_LENGTH && VALID.test(given) ? given : randomUUID();
   (req as Request & { correlationId?: string }).correlationId = id;
   res.setHeader('X-Request-Id', id);
   next();

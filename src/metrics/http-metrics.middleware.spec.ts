@@ -48,4 +48,20 @@ describe(httpMetricsMiddleware.name, () => {
     const regexRoute = { ...exchange('GET', '/x').req, route: { path: /x/ } } as unknown as Request;
     expect(routeOf(regexRoute)).toBe('unmatched');
   });
+
+  it('labels a 16 KB hostile path by its pattern or unmatched, never with any of the path', async () => {
+    const hostile = `/${'password%E0%A4%A/'.repeat(900)}`;
+    const metrics = new Metrics();
+    for (const route of [undefined, '/:id']) {
+      const { req, res } = exchange('GET', hostile, route);
+      // A router mounted on a path with parameters would have matched part of the URL as baseUrl.
+      Object.assign(req, { baseUrl: hostile.slice(0, 200) });
+      httpMetricsMiddleware(metrics)(req, res, () => undefined);
+      res.statusCode = 400;
+      res.emit('finish');
+    }
+    const labels = await observed(metrics);
+    expect(labels.map((l) => l.route).sort()).toEqual(['/:id', 'unmatched']);
+    expect(JSON.stringify(await metrics.httpDuration.get())).not.toContain('password');
+  });
 });

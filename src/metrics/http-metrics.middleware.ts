@@ -6,11 +6,13 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 /**
  * The route pattern that served the request ('/launch/s/:id'), never the URL; 'unmatched' when none
  * did. A catch-all pattern is a middleware mount on every path (nestjs-pino's '{/*splat}'), not a route.
+ * Not prefixed with `req.baseUrl`: that is the part of the URL a router was mounted on, as the client
+ * sent it (Nest mounts every route on the application, so it is empty for them).
  */
 export function routeOf(req: Request): string {
   const path: unknown = req.route?.path;
   if (typeof path !== 'string' || path.includes('*')) return 'unmatched';
-  return `${req.baseUrl ?? ''}${path}` || '/';
+  return path || '/';
 }
 
 /** Observes clc_http_request_duration_seconds once per request, when the response is finished or abandoned. */
