@@ -38,7 +38,7 @@ export async function startApp(
       failedTestConnection: { limit: 100000, windowSeconds: 60 },
     },
     // Every e2e client is 127.0.0.1; suites that test the per-address limit set their own.
-    audit: { signIn: { maxFailuresPerAddress: 100000 } },
+    audit: { signIn: { maxFailuresPerAddress: 100000 }, rejectedLaunches: { limit: 100000, windowSeconds: 60 } },
   };
   const loaded = loadConfig({ CONNECTOR_DATA_DIR: dataDir, ...env }, deepMerge(base, overrides));
   const app = await createApp(loaded, options);

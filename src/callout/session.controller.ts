@@ -30,7 +30,7 @@ export class SessionController {
     const locale = this.localeFor(session, req, res);
     const done = () => session.done;
     if (!done()) {
-      const model = await this.pages.build(session, query, meta.correlationId, locale);
+      const model = await this.pages.build(session, query, meta.correlationId, locale, meta);
       // build() may learn that a Save finished meanwhile.
       if (!done()) return res.render('launch/session', model);
     }
