@@ -17,12 +17,22 @@ export class ClaimedNonceRepository {
    * exactly one inserts.
    */
   async claim(row: ClaimedNonceRow): Promise<boolean> {
-    const result = await this.db
+    return (await this.claimAll([row])).has(row.nonce_hash);
+  }
+
+  /**
+   * Records several nonce hashes in one statement (one transaction, so one fsync on SQLite);
+   * returns those this statement inserted. Each row is still decided by the insert's conflict.
+   */
+  async claimAll(rows: ClaimedNonceRow[]): Promise<Set<string>> {
+    if (rows.length === 0) return new Set();
+    const inserted = await this.db
       .insertInto('claimed_nonces')
-      .values(row)
+      .values(rows)
       .onConflict((oc) => oc.column('nonce_hash').doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+      .returning('nonce_hash')
+      .execute();
+    return new Set(inserted.map((r) => r.nonce_hash));
   }
 
   /**

@@ -40,7 +40,7 @@ describe(DurableReplayStore.name, () => {
 
   it('accepts a nonce once, and refuses its replay from the fast store without touching the database', async () => {
     const store = storeOver();
-    const insert = jest.spyOn(repository, 'claim');
+    const insert = jest.spyOn(repository, 'claimAll');
     await expect(store.claim(nonceKey('acme', 'n1'), 60)).resolves.toBe(true);
     expect(insert).toHaveBeenCalledTimes(1);
     await expect(store.claim(nonceKey('acme', 'n1'), 60)).resolves.toBe(false);
@@ -67,8 +67,27 @@ describe(DurableReplayStore.name, () => {
     expect(storeOver(memory(), boxWith(randomBytes(32))).hashOf(`acme:${nonce}`)).not.toBe(expected);
   });
 
+  it('groups claims that arrive during an insert into the next one, each still decided by its own row', async () => {
+    const insert = jest.spyOn(repository, 'claimAll');
+    await storeOver().claim(nonceKey('acme', 'used-before'), 60);
+    insert.mockClear();
+    // Fresh fast stores, as after a restart: every claim reaches the database.
+    const keys = ['a', 'b', 'c', 'used-before', 'd', 'e'].map((n) => nonceKey('acme', n));
+    const store = storeOver();
+    const results = await Promise.all(keys.map((key) => store.claim(key, 60)));
+    expect(results).toEqual([true, true, true, false, true, true]);
+    expect(insert).toHaveBeenCalledTimes(2);
+    expect(insert.mock.calls.map(([rows]) => rows.length)).toEqual([1, 5]);
+  });
+
+  it('lets only the first of two claims of one nonce in the same batch have it', async () => {
+    const slow = new DurableReplayStore({ claim: async () => true }, repository, boxWith(key), () => now);
+    const results = await Promise.all([slow.claim('acme:x', 60), slow.claim('acme:same', 60), slow.claim('acme:same', 60)]);
+    expect(results).toEqual([true, true, false]);
+  });
+
   it('refuses with a 503 page, never lets the launch through, when the record cannot be written', async () => {
-    jest.spyOn(repository, 'claim').mockRejectedValue(new Error('SQLITE_BUSY: database is locked'));
+    jest.spyOn(repository, 'claimAll').mockRejectedValue(new Error('SQLITE_BUSY: database is locked'));
     const store = storeOver();
     const error = await store.claim(nonceKey('acme', 'n1'), 60).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PageException);

@@ -1,11 +1,20 @@
 import { createHmac } from 'node:crypto';
 import type { SecretBox } from '../concur/secret-box.js';
-import type { ClaimedNonceRepository } from './claimed-nonce.repository.js';
+import type { ClaimedNonceRepository, ClaimedNonceRow } from './claimed-nonce.repository.js';
 import { sharedStoreUnavailable } from './redis-keys.js';
 import { ReplayStore, tenantOfNonceKey } from './replay.store.js';
 
 /** HKDF purpose of the key that hashes claimed nonces (see SecretBox.deriveKey). */
 export const CLAIMED_NONCE_KEY_PURPOSE = 'claimed-nonces v1';
+
+/** Rows one INSERT carries at most (3 bound values each, far below SQLite's limit of 32766). */
+const MAX_BATCH = 500;
+
+interface PendingClaim {
+  row: ClaimedNonceRow;
+  resolve: (claimed: boolean) => void;
+  reject: (error: unknown) => void;
+}
 
 /**
  * The fast store (memory or Redis) in front, the database as the record. Concur's launch URL
@@ -16,9 +25,15 @@ export const CLAIMED_NONCE_KEY_PURPOSE = 'claimed-nonces v1';
  * Order: the fast store first, so a replay within its TTL is refused without touching the
  * database; a fast-store miss (a first use, or a nonce the fast store forgot) is decided by
  * the database insert, which fails on conflict. A genuine first launch costs one insert.
+ *
+ * Claims arriving while an insert is under way share the next one (group commit, as the audit
+ * log does): on SQLite every commit is an fsync, and one per launch would cap launches at the
+ * disk's fsync rate.
  */
 export class DurableReplayStore extends ReplayStore {
   private hashKey?: Buffer;
+  private readonly queue: PendingClaim[] = [];
+  private flushing = false;
 
   constructor(
     /** Memory or Redis: refuses a recent replay without a database round trip. */
@@ -33,7 +48,7 @@ export class DurableReplayStore extends ReplayStore {
   async claim(key: string, ttlSeconds: number): Promise<boolean> {
     if (!(await this.fast.claim(key, ttlSeconds))) return false;
     try {
-      return await this.record.claim({
+      return await this.recordClaim({
         nonce_hash: this.hashOf(key),
         tenant_id: tenantOfNonceKey(key),
         claimed_at: new Date(this.now()).toISOString(),
@@ -42,6 +57,35 @@ export class DurableReplayStore extends ReplayStore {
       // Refused, not let through: without the record a forgotten nonce could be replayed. The
       // fast store keeps the nonce, so this URL stays used; the person relaunches from Concur.
       throw sharedStoreUnavailable('nonce record', error, 'database');
+    }
+  }
+
+  private recordClaim(row: ClaimedNonceRow): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  /** Inserts what is queued, batch after batch, until the queue is empty. */
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        const rows = new Map(batch.map((claim) => [claim.row.nonce_hash, claim.row]));
+        let inserted: Set<string>;
+        try {
+          inserted = await this.record.claimAll([...rows.values()]);
+        } catch (error) {
+          for (const claim of batch) claim.reject(error);
+          continue;
+        }
+        // The same nonce twice in one batch: only the first claimant may have it.
+        for (const claim of batch) claim.resolve(inserted.delete(claim.row.nonce_hash));
+      }
+    } finally {
+      this.flushing = false;
     }
   }
 
