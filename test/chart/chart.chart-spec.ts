@@ -286,7 +286,7 @@ describe('values that cannot work fail to render, saying why', () => {
     [{ 'secrets.encryptionKey': 'c2hvcnQ=' }, 'secrets.encryptionKey must be base64 of exactly 32 bytes'],
     [{ 'secrets.auditChainKey': '' }, 'secrets.auditChainKey is missing: set it to base64 of 32 random bytes (`openssl rand -base64 32`), other than the encryption key'],
     [{ 'secrets.auditChainKey': 'c2hvcnQ=' }, 'secrets.auditChainKey must be base64 of exactly 32 bytes'],
-    [{ 'secrets.auditChainKey': 'q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=' }, 'secrets.auditChainKey is the encryption key: give the audit chain a key of its own'],
+    [{ 'secrets.encryptionKey': 'ThFzkeYD6JLjT6YlQIzNqFmW9D+cuMZ/JclJtjNDhbw=', 'secrets.auditChainKey': 'ThFzkeYD6JLjT6YlQIzNqFmW9D+cuMZ/JclJtjNDhbw=' }, 'secrets.auditChainKey is the encryption key: give the audit chain a key of its own'],
     [{ 'secrets.tenants.acme.oauthRefreshToken': '' }, 'secrets.tenants.acme.oauthRefreshToken is missing (or use existingSecret with the key TENANT_ACME_OAUTH_REFRESH_TOKEN)'],
     [{ 'secrets.metricsPassword': '' }, 'metrics.auth.enabled=true needs secrets.metricsUsername and secrets.metricsPassword'],
     [{ 'secrets.tenants.acmee.connectorPassword': 'x' }, 'secrets.tenants.acmee: no tenant has the id "acmee" (tenants: acme)'],

@@ -112,7 +112,8 @@ describe('the embedded single-replica chart runs the connector', () => {
     const refused = pod.start({ PORT: String(await freePort()), CONNECTOR_SANDBOX: 'true' });
     expect(await refused.exitCode(15_000)).not.toBe(0);
     expect(refused.output).toContain('the sandbox must be off when NODE_ENV=production');
-  });
+    // It waits up to 15 s for the exit; a loaded machine takes longer than Jest's default 5 s to load the app.
+  }, 20_000);
 
   it('passes the helm test pod script', async () => {
     const { code, output } = await runHelmTest(objects, base);
