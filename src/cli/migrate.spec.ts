@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,8 @@ describe('migrate', () => {
   it('reports a database it cannot reach, exit code 1, without the password', async () => {
     const result = await migrate([], {
       DATABASE_URL: 'postgresql://clc:unreachable-pw-77@127.0.0.1:1/clc',
-      CONNECTOR_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+      CONNECTOR_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      CONNECTOR_AUDIT_CHAIN_KEY: randomBytes(32).toString('base64'),
     });
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/^migrate failed: /);
