@@ -13,6 +13,7 @@ import { Metrics } from '../metrics/metrics.service.js';
 import { RateLimitKeys } from '../throttle/rate-limit-keys.js';
 import { limiterFailure, tooManyTestConnections } from '../throttle/rate-limit.errors.js';
 import { RateLimiter } from '../throttle/rate-limiter.service.js';
+import { RateLimitStoreFull } from '../throttle/rate-limit.storage.js';
 
 /** A request that passed ConnectorBasicAuthGuard. */
 export type ConnectorRequest = Request & { tenant?: TenantConfig };
@@ -63,6 +64,7 @@ export class ConnectorBasicAuthGuard implements CanActivate {
         }
         if (tenant) await this.limiter.takeBack('failed_test_connection', subject);
       } catch (error) {
+        if (error instanceof RateLimitStoreFull) this.metrics.rateLimited.inc({ limit: 'memory_store_full' });
         throw limiterFailure(error, res, 'test_connection');
       }
     }

@@ -60,7 +60,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** limit: launch | test_connection | failed_test_connection | failed_audit_sign_in. */
+  /** limit: launch | test_connection | failed_test_connection | failed_audit_sign_in | failed_audit_sign_in_ip | failed_metrics_auth | memory_store_full. */
   readonly rateLimited = new Counter({
     name: 'clc_rate_limited_total',
     help: 'Requests refused with 429, by limit',
