@@ -478,7 +478,10 @@ describe('loadConfig', () => {
       ]);
       // A real tenant given the sandbox's connector password is named too.
       const borrowed = loadConfig(development('', { TENANT_ACME_CONNECTOR_PASSWORD: 'sandbox-connector-password' })).warnings;
-      expect(borrowed).toEqual([expect.stringMatching(/^PUBLISHED CREDENTIALS IN USE: tenants\[0\] \("acme"\) uses connector\.password as published/)]);
+      expect(borrowed).toEqual([
+        'PUBLISHED CREDENTIALS IN USE: tenants[0] ("acme") uses connector.password as published in config/default.yaml, so anyone can sign launch URLs for acme.example.com ' +
+          'and act as its users in the popup. NODE_ENV=production refuses them. For a real tenant set TENANT_ACME_CONNECTOR_PASSWORD to its own values.',
+      ]);
       expect(loadConfig(development()).warnings).toEqual([]);
     });
   });

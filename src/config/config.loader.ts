@@ -249,7 +249,8 @@ function crossCheck(config: AppConfig, env: Env, problems: string[], warnings: s
       : 'anyone can use them against its OAuth endpoint';
     warnings.push(
       `${PUBLISHED_CREDENTIALS_WARNING}: ${at} ("${tenant.id}") uses ${keys} as published in config/default.yaml, so ${signs}. ` +
-        `Fine for the demo sandbox on your own machine; NODE_ENV=production refuses them. For a real tenant set ` +
+        (tenant.oauth.baseUrl === 'sandbox' ? 'Fine for the demo sandbox on your own machine; ' : '') +
+        `NODE_ENV=production refuses them. For a real tenant set ` +
         found.map(([, , envSuffix]) => `${prefix}${envSuffix}`).join(', ') +
         ' to its own values.',
     );
