@@ -29,7 +29,7 @@ import { pathToFileURL } from 'node:url';
 import { ROOT, parseArgs } from './lib/dist.mjs';
 import { machineBusy } from './lib/load.mjs';
 
-const SECTIONS = ['launch', 'latency', 'tokens', 'lookup', 'audit', 'footprint'];
+const SECTIONS = ['launch', 'latency', 'tokens', 'lookup', 'audit', 'footprint', 'hostile'];
 const RESULTS = join(ROOT, 'bench', 'results');
 
 let args;
