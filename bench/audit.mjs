@@ -22,7 +22,7 @@ import * as auditData from './lib/audit-data.mjs';
 import { DIST, ROOT, fmtInt, fromDist, parseArgs } from './lib/dist.mjs';
 import { get, startConnector } from './lib/connector.mjs';
 import { startRssSampler } from './lib/rss-sampler.mjs';
-import { openService } from './lib/service.mjs';
+import { BENCH_CHAIN_KEY, openService } from './lib/service.mjs';
 
 const args = parseArgs(process.argv.slice(2), {
   events: 'number', quick: 'flag', runs: 'number', pages: 'number', only: 'string', postgres: 'string', reseed: 'flag',
@@ -322,13 +322,13 @@ async function measureHttp(target, cases) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     copyFileSync(target.location, join(dir, 'connector.db'));
-    env = { CONNECTOR_DATA_DIR: dir };
+    env = { CONNECTOR_DATA_DIR: dir, CONNECTOR_AUDIT_CHAIN_KEY: BENCH_CHAIN_KEY.toString('base64') };
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   } else {
     const copy = `${target.name}_http`;
     await adminQuery(`DROP DATABASE IF EXISTS ${copy} WITH (FORCE)`);
     await adminQuery(`CREATE DATABASE ${copy} TEMPLATE ${target.name}`);
-    env = { DATABASE_URL: urlOf(copy) };
+    env = { DATABASE_URL: urlOf(copy), CONNECTOR_AUDIT_CHAIN_KEY: BENCH_CHAIN_KEY.toString('base64') };
     cleanup = () => adminQuery(`DROP DATABASE IF EXISTS ${copy} WITH (FORCE)`);
   }
   let app;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Seeds an audit log with N realistic events and a valid hash chain (seq 1..N, prev_hash links,
-// hash = eventHash of the row), into a SQLite file or a PostgreSQL database, migrated first.
+// hash = keyedEventHash of the row under the benchmarks' chain key, BENCH_CHAIN_KEY of
+// bench/lib/service.mjs), into a SQLite file or a PostgreSQL database, migrated first.
 //
 //   node bench/seed-audit.mjs --events 1000000 --sqlite bench/.cache/audit-1000000.db
 //   node bench/seed-audit.mjs --events 1000000 --postgres postgresql://postgres@127.0.0.1:5432/bench

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { generateEvents } from './dataset.mjs';
 import { fromDist } from './dist.mjs';
+import { BENCH_CHAIN_KEY } from './service.mjs';
 
 const unused = (what) =>
   new Proxy({}, { get: (_, key) => { throw new Error(`the benchmark's AuditService has no ${what} (${String(key)} was read)`); } });
@@ -21,7 +22,7 @@ export async function openAppender(dialect, target, poolSize = 10) {
   const { AuditService } = await fromDist('audit/audit.service.js');
   const { Metrics } = await fromDist('metrics/metrics.service.js');
   const db = dialect === 'sqlite' ? createSqliteKysely(target) : createPostgresKysely(target, poolSize);
-  const service = new AuditService(new AuditRepository(db), new Metrics(), unused('config'));
+  const service = new AuditService(new AuditRepository(db), new Metrics(), unused('config'), BENCH_CHAIN_KEY);
   return { db, service, close: () => db.destroy() };
 }
 

@@ -17,10 +17,10 @@ export const CACHE = join(ROOT, 'bench', '.cache');
 export const defaultPgAdminUrl = () =>
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 
-/** A key of everything a cached database depends on: the generator, the hash, the schema. */
+/** A key of everything a cached database depends on: the generator, the hash and its key, the schema. */
 export function cacheKey(events, seed) {
   const hash = createHash('sha256');
-  for (const file of [join(ROOT, 'bench', 'lib', 'dataset.mjs'), join(DIST, 'audit', 'hash-chain.js'), join(DIST, 'database', 'migrations.js')]) {
+  for (const file of [join(ROOT, 'bench', 'lib', 'dataset.mjs'), join(ROOT, 'bench', 'lib', 'seed-worker.mjs'), join(ROOT, 'bench', 'lib', 'service.mjs'), join(DIST, 'audit', 'hash-chain.js'), join(DIST, 'database', 'migrations.js')]) {
     hash.update(readFileSync(file));
   }
   return hash.update(`${events}:${seed}`).digest('hex').slice(0, 10);

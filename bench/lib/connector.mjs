@@ -61,6 +61,8 @@ export async function startConnector({ config = '', env = {}, readyTimeoutMs = 1
       LOG_FORMAT: 'json',
       // Required with DATABASE_URL; a throw-away key (the OAuth tokens it protects are the sandbox's).
       CONNECTOR_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      // Also required with DATABASE_URL: the audit chain's key, throw-away like the log.
+      CONNECTOR_AUDIT_CHAIN_KEY: randomBytes(32).toString('base64'),
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -4,9 +4,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { generateEvents } from './dataset.mjs';
 import { COLUMNS, fromDist } from './dist.mjs';
+import { BENCH_CHAIN_KEY } from './service.mjs';
 
 const { events, seed, batchSize, credits: initialCredits } = workerData;
-const { eventHash, GENESIS_HASH } = await fromDist('audit/hash-chain.js');
+const { keyedEventHash, GENESIS_HASH } = await fromDist('audit/hash-chain.js');
 
 let credits = initialCredits;
 let wake = null;
@@ -27,7 +28,7 @@ for (const body of generateEvents({ count: events, seed })) {
   const row = body;
   row.seq = seq;
   row.prev_hash = prev;
-  row.hash = eventHash(row);
+  row.hash = keyedEventHash(row, BENCH_CHAIN_KEY);
   prev = row.hash;
   batch.push(COLUMNS.map((c) => row[c]));
   if (batch.length === batchSize) {
