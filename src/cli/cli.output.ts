@@ -45,7 +45,7 @@ export class CommandError extends Error {
   }
 }
 
-const SECRET_ENV = /PASSWORD|SECRET|TOKEN|ENCRYPTION_KEY|DATABASE_URL|REDIS_URL/i;
+const SECRET_ENV = /PASSWORD|SECRET|TOKEN|ENCRYPTION_KEY|AUDIT_CHAIN_KEY|DATABASE_URL|REDIS_URL/i;
 const MIN_SECRET_LENGTH = 6;
 
 /** Secret values found in the environment (and given extras), to keep them out of anything printed. */

@@ -20,6 +20,7 @@ describeWith(['postgres', 'redis'], 'two replicas on one PostgreSQL and one Redi
       DATABASE_URL: database.url,
       REDIS_URL: REDIS_TEST_URL,
       CONNECTOR_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      CONNECTOR_AUDIT_CHAIN_KEY: randomBytes(32).toString('base64'),
     };
     const overrides = {
       redis: { keyPrefix: uniqueRedisPrefix() },
