@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DIST, ROOT } from './dist.mjs';
+import { BENCH_CHAIN_KEY } from './service.mjs';
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -61,8 +62,10 @@ export async function startConnector({ config = '', env = {}, readyTimeoutMs = 1
       LOG_FORMAT: 'json',
       // Required with DATABASE_URL; a throw-away key (the OAuth tokens it protects are the sandbox's).
       CONNECTOR_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      // Also required with DATABASE_URL: the audit chain's key, throw-away like the log.
-      CONNECTOR_AUDIT_CHAIN_KEY: randomBytes(32).toString('base64'),
+      // Also required with DATABASE_URL: the audit chain's key, the benchmarks' fixed one, so a
+      // restart or another replica on the same database continues the same chain. On SQLite the
+      // app keeps a generated key in its data folder, where verify-audit finds it too.
+      ...(env.DATABASE_URL ? { CONNECTOR_AUDIT_CHAIN_KEY: BENCH_CHAIN_KEY.toString('base64') } : {}),
       ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
