@@ -451,7 +451,7 @@ describe(AuditService.name, () => {
   });
 
   describe('the chain key', () => {
-    const OTHER_KEY = Buffer.alloc(32, 0).map((_, i) => 255 - i);
+    const OTHER_KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => 255 - i));
     const DAY_MS = 86_400_000;
 
     /** Writes `count` events as the connector did before the chain was keyed: plain SHA-256 hashes, one a day from `from`. */

@@ -2,8 +2,8 @@ import { createHash, createHmac } from 'node:crypto';
 import type { AuditEventTable } from '../database/database.types.js';
 import { type ChainHashing, GENESIS_HASH, canonicalJson, eventHash, keyedEventHash, sameHash, verifyChain } from './hash-chain.js';
 
-const KEY = Buffer.alloc(32, 0).map((_, i) => i * 7 + 1);
-const OTHER_KEY = Buffer.alloc(32, 0).map((_, i) => i * 11 + 3);
+const KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 1));
+const OTHER_KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 11 + 3));
 const KEYED: ChainHashing = { key: KEY, unkeyedThroughSeq: 0 };
 
 /** A chain of `length` events, the first `unkeyed` of them hashed with plain SHA-256, the rest with HMAC under `key`. */
