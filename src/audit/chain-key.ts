@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
+import { createKeyFile } from '../common/private-files.js';
 import type { AppConfig } from '../config/index.js';
 
 const KEY_BYTES = 32;
@@ -32,7 +32,7 @@ export function loadChainKey(config: AppConfig, logger = new Logger('AuditChainK
   const configured = configuredChainKey(config);
   if (configured) return configured;
   const path = chainKeyFile(config);
-  if (createKeyFile(path)) {
+  if (createKeyFile(path, KEY_BYTES)) {
     logger.warn(`No audit chain key configured: generated one in ${path}. Set CONNECTOR_AUDIT_CHAIN_KEY in production.`);
   } else {
     logger.warn(`No audit chain key configured: using ${path}. Set CONNECTOR_AUDIT_CHAIN_KEY in production.`);
@@ -66,27 +66,6 @@ function configuredChainKey(config: AppConfig): Buffer | undefined {
 
 function chainKeyFile(config: AppConfig): string {
   return join(resolve(config.storage.dataDir), CHAIN_KEY_FILE_NAME);
-}
-
-/**
- * Writes a new random key to `path` unless a file is there; true when this call created it.
- * The key is written to a file of its own first and then linked into place, which fails when
- * the name exists: processes starting together (test workers, a restart racing a CLI) all end
- * up reading the same complete key, never a half-written or second one.
- */
-function createKeyFile(path: string): boolean {
-  mkdirSync(resolve(path, '..'), { recursive: true, mode: 0o700 });
-  const staging = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(staging, randomBytes(KEY_BYTES).toString('base64'), { mode: 0o600, flag: 'wx' });
-  try {
-    linkSync(staging, path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return false;
-  } finally {
-    rmSync(staging, { force: true });
-  }
 }
 
 function checkedKey(base64: string, source: string): Buffer {

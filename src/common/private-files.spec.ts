@@ -1,7 +1,7 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPrivateFile, ensurePrivateDir, fileExposure, folderExposure } from './private-files.js';
+import { createKeyFile, createPrivateFile, ensurePrivateDir, fileExposure, folderExposure } from './private-files.js';
 
 const modeOf = (path: string) => statSync(path).mode & 0o7777;
 
@@ -36,6 +36,18 @@ describe('private files', () => {
     chmodSync(file, 0o640);
     expect(createPrivateFile(file)).toBe(false);
     expect(modeOf(file)).toBe(0o640);
+  });
+
+  it('writes a random key file once, 0600 in a 0700 folder whatever the umask, leaving no staging file', () => {
+    const path = join(dir, 'keys', 'some.key');
+    expect(createKeyFile(path, 32)).toBe(true);
+    const key = readFileSync(path, 'utf8');
+    expect(Buffer.from(key, 'base64')).toHaveLength(32);
+    expect([modeOf(join(dir, 'keys')), modeOf(path)]).toEqual([0o700, 0o600]);
+    // A second process starting at the same moment finds the complete key and keeps it.
+    expect(createKeyFile(path, 32)).toBe(false);
+    expect(readFileSync(path, 'utf8')).toBe(key);
+    expect(readdirSync(join(dir, 'keys'))).toEqual(['some.key']);
   });
 
   it('warns about folders others can write without the sticky bit, and files others can read or write', () => {

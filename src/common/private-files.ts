@@ -1,4 +1,5 @@
-import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, fchmodSync, linkSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** The data folder holds the audit log, sealed refresh tokens and generated keys: its owner's only. */
@@ -39,6 +40,30 @@ export function createPrivateFile(path: string): boolean {
     closeSync(fd);
   }
   return true;
+}
+
+/**
+ * Writes `bytes` random bytes, base64, to a new 0600 file at `path` (its folder made private as
+ * ensurePrivateDir does) unless a file is there; true when this call created it. The key goes to
+ * a file of its own first and is then linked into place, which fails when the name exists:
+ * processes starting together (replicas on one volume, a restart racing a CLI) all end up
+ * reading the same complete key, never a half-written or second one.
+ */
+export function createKeyFile(path: string, bytes: number): boolean {
+  ensurePrivateDir(dirname(resolve(path)));
+  const staging = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(staging, randomBytes(bytes).toString('base64'), { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+  try {
+    // The mode above passes through the umask: set it exactly.
+    chmodSync(staging, PRIVATE_FILE_MODE);
+    linkSync(staging, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  } finally {
+    rmSync(staging, { force: true });
+  }
 }
 
 const mode = (path: string): number => statSync(path).mode;

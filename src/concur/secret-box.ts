@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
-import { PRIVATE_FILE_MODE, ensurePrivateDir, fileExposure } from '../common/private-files.js';
+import { createKeyFile, fileExposure } from '../common/private-files.js';
 import { AppConfig } from '../config/index.js';
 
 const KEY_BYTES = 32;
@@ -57,16 +57,9 @@ export class SecretBox {
     const dir = resolve(this.config.storage.dataDir);
     const path = join(dir, KEY_FILE_NAME);
     // The folder's warning, if any, comes from the database that shares it (database.factory.ts).
-    ensurePrivateDir(dir);
-    try {
-      writeFileSync(path, randomBytes(KEY_BYTES).toString('base64'), { mode: PRIVATE_FILE_MODE, flag: 'wx' });
-      // The mode above passes through the umask: set it exactly.
-      chmodSync(path, PRIVATE_FILE_MODE);
-      this.logger.warn(
-        `No encryption key configured: generated one in ${path}. Set CONNECTOR_ENCRYPTION_KEY in production.`,
-      );
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (createKeyFile(path, KEY_BYTES)) {
+      this.logger.warn(`No encryption key configured: generated one in ${path}. Set CONNECTOR_ENCRYPTION_KEY in production.`);
+    } else {
       this.logger.warn(`No encryption key configured: using ${path}. Set CONNECTOR_ENCRYPTION_KEY in production.`);
       const exposed = fileExposure(path, 'the key that opens the stored refresh tokens');
       if (exposed) this.logger.warn(exposed);

@@ -28,6 +28,7 @@ const SECRET_KEYS = new Set([
   'apikey',
   'xapikey',
   'encryptionkey',
+  'auditchainkey',
 ]);
 
 /** Any key ending like these is secret too: connectorPassword, cookieSecret, csrfToken, refresh_token_enc. */
