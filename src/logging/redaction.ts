@@ -155,6 +155,7 @@ export const REDACT_PATHS: string[] = (() => {
     'csrf',
     'apiKey',
     'encryptionKey',
+    'auditChainKey',
   ];
   const at = (path: string) => (path.startsWith('[') ? path : `.${path}`);
   const paths: string[] = [];
