@@ -24,6 +24,12 @@ export interface AuditEventTable {
   user_agent: string | null;
   prev_hash: string;
   hash: string;
+  /**
+   * How the writer hashed the row: 'hmac-sha256' from this version on; NULL (left out) in rows of
+   * versions without the chain key. Not hashed and not trusted by verification: a marker by which
+   * the database refuses old writers once the chain is keyed (migration 006).
+   */
+  hash_alg?: string | null;
 }
 
 export interface OAuthTokenTable {

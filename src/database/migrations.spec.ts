@@ -1,7 +1,15 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, Migrator, sql } from 'kysely';
 import { createSqliteKysely } from './database.factory.js';
 import type { Database } from './database.types.js';
-import { APPEND_ONLY_MESSAGE, AUDIT_FILTER_COLUMNS, CodeMigrationProvider, pendingMigrations, runMigrations } from './migrations.js';
+import {
+  APPEND_ONLY_MESSAGE,
+  AUDIT_FILTER_COLUMNS,
+  CodeMigrationProvider,
+  KEYED_HASH_ALG,
+  pendingMigrations,
+  runMigrations,
+  UNKEYED_WRITER_MESSAGE,
+} from './migrations.js';
 
 const ALL_MIGRATIONS = [
   '001_initial',
@@ -9,6 +17,7 @@ const ALL_MIGRATIONS = [
   '003_audit_workbench',
   '004_oauth_token_geolocation',
   '005_claimed_nonces',
+  '006_audit_chain_keyed_guard',
 ];
 
 describe(runMigrations.name, () => {
@@ -64,6 +73,7 @@ describe(runMigrations.name, () => {
       ['user_agent', true],
       ['prev_hash', false],
       ['hash', false],
+      ['hash_alg', true],
     ]);
     expect(tokens?.columns.map((c) => [c.name, c.isNullable])).toEqual([
       ['tenant_id', false],
@@ -181,6 +191,74 @@ describe(runMigrations.name, () => {
       ]);
       const { rows } = await sql<{ name: string }>`SELECT name FROM pragma_index_info('claimed_nonces_claimed_at_idx')`.execute(db);
       expect(rows.map((r) => r.name)).toEqual(['claimed_at']);
+    });
+  });
+
+  describe('006_audit_chain_keyed_guard', () => {
+    /** A full row as the previous version inserted it: every column it knew, no hash_alg. */
+    const oldRow = (seq: number, extra: Record<string, unknown> = {}) => ({
+      seq, id: `old-${seq}`, occurred_at: 't', event_type: 'launch.accepted', outcome: 'success', tenant_id: null, company_domain: null,
+      acting_user: null, report_owner: null, item_url: null, launch_id: null, field: null, old_value: null, new_value: null, reason: null,
+      correlation_id: null, client_ip: null, user_agent: null, prev_hash: 'p', hash: `h${seq}`, ...extra,
+    });
+    const newRow = (seq: number, extra: Record<string, unknown> = {}) => ({ ...oldRow(seq, extra), id: `new-${seq}`, hash_alg: KEYED_HASH_ALG });
+    const refused = { message: `${UNKEYED_WRITER_MESSAGE}; upgrade every replica (issue 17)` };
+    const seqs = async () => (await db.selectFrom('audit_events').select('seq').orderBy('seq').execute()).map((r) => Number(r.seq));
+
+    it('adds hash_alg to the rows of the previous version as NULL and lets it append until the chain is keyed', async () => {
+      // The database as the previous version left it: migrated through 005, with its events.
+      const migrator = new Migrator({ db, provider: new CodeMigrationProvider() });
+      expect((await migrator.migrateTo('005_claimed_nonces')).error).toBeUndefined();
+      await db.insertInto('audit_events').values([oldRow(1), oldRow(2)] as never).execute();
+      expect(await runMigrations(db)).toEqual(['006_audit_chain_keyed_guard']);
+      expect(await db.selectFrom('audit_events').select(['seq', 'hash_alg']).orderBy('seq').execute()).toEqual([
+        { seq: 1, hash_alg: null },
+        { seq: 2, hash_alg: null },
+      ]);
+      // An old replica still running during the rolling upgrade, before any new one has written.
+      await db.insertInto('audit_events').values(oldRow(3) as never).execute();
+      // The new version's seal, then its events.
+      await db.insertInto('audit_events').values(newRow(4, { event_type: 'audit.chain_keyed' }) as never).execute();
+      await expect(db.insertInto('audit_events').values(oldRow(5) as never).execute()).rejects.toMatchObject(refused);
+      await db.insertInto('audit_events').values(newRow(5) as never).execute();
+      await expect(db.insertInto('audit_events').values(oldRow(6) as never).execute()).rejects.toMatchObject(refused);
+      expect(await seqs()).toEqual([1, 2, 3, 4, 5]);
+    });
+
+    it('refuses an unkeyed row after a keyed one when the log had no events to seal', async () => {
+      await runMigrations(db);
+      await db.insertInto('audit_events').values(newRow(1) as never).execute();
+      await expect(db.insertInto('audit_events').values(oldRow(2) as never).execute()).rejects.toMatchObject(refused);
+      expect(await seqs()).toEqual([1]);
+    });
+
+    it('still refuses an unkeyed row once a retention purge took the seal away', async () => {
+      await runMigrations(db);
+      await db.insertInto('audit_events').values([oldRow(1), newRow(2, { event_type: 'audit.chain_keyed' }), newRow(3, { event_type: 'audit.purged' })] as never).execute();
+      await db.insertInto('audit_checkpoints').values({ checkpoint_seq: 3, purged_from_seq: 1, purged_through_seq: 2, purged_through_hash: 'h2', created_at: 't' }).execute();
+      await db.deleteFrom('audit_events').where('seq', '<=', 2).execute();
+      await expect(db.insertInto('audit_events').values(oldRow(4) as never).execute()).rejects.toMatchObject(refused);
+      expect(await seqs()).toEqual([3]);
+    });
+
+    it('refuses a whole multi-row statement of the previous version', async () => {
+      await runMigrations(db);
+      await db.insertInto('audit_events').values(newRow(1, { event_type: 'audit.chain_keyed' }) as never).execute();
+      await expect(db.insertInto('audit_events').values([oldRow(2), oldRow(3)] as never).execute()).rejects.toMatchObject(refused);
+      expect(await seqs()).toEqual([1]);
+    });
+
+    it('keeps the append-only triggers: a keyed row cannot be changed or removed either', async () => {
+      await runMigrations(db);
+      await db.insertInto('audit_events').values(newRow(1) as never).execute();
+      await expect(db.updateTable('audit_events').set({ hash_alg: null }).execute()).rejects.toMatchObject({ message: `${APPEND_ONLY_MESSAGE}: UPDATE refused` });
+      await expect(db.deleteFrom('audit_events').execute()).rejects.toMatchObject({ message: `${APPEND_ONLY_MESSAGE}: DELETE refused` });
+    });
+
+    it('finds the seal through the (event_type, seq) index, not by reading the log', async () => {
+      await runMigrations(db);
+      const { rows } = await sql<{ detail: string }>`EXPLAIN QUERY PLAN SELECT 1 FROM audit_events WHERE event_type = 'audit.chain_keyed'`.execute(db);
+      expect(rows.map((r) => r.detail).join('\n')).toMatch(/SEARCH audit_events USING COVERING INDEX audit_events_event_type_seq_idx \(event_type=\?\)/);
     });
   });
 

@@ -7,6 +7,12 @@ const MIGRATION_LOCK_KEY = 7_264_001_001;
 /** Start of the message with which the database refuses to change or remove an audit event. */
 export const APPEND_ONLY_MESSAGE = 'audit_events is append-only';
 
+/** Start of the message with which the database refuses an unkeyed event once the chain is keyed. */
+export const UNKEYED_WRITER_MESSAGE = 'audit_events: this row was written by a connector version without the audit chain key';
+
+/** hash_alg of every event this version appends: its hash is an HMAC-SHA256 under the chain key. */
+export const KEYED_HASH_ALG = 'hmac-sha256';
+
 /**
  * Schema changes, in code so the build carries them. The schema builder and portable types
  * where possible; where the dialects differ, the migration asks `dialectOf(db)`. There are no
@@ -167,6 +173,48 @@ const migrations: Record<string, Migration> = {
         .addColumn('claimed_at', 'text', (col) => col.notNull())
         .execute();
       await db.schema.createIndex('claimed_nonces_claimed_at_idx').on('claimed_nonces').column('claimed_at').execute();
+    },
+  },
+
+  // A rolling upgrade on PostgreSQL runs old and new replicas side by side. Once a new one has
+  // keyed the chain, an event from an old one (a plain SHA-256 hash) would break the append-only
+  // log for good; the database refuses it instead, so those launches fail until the old replicas
+  // are replaced. hash_alg says which writer a row comes from (NULL: a version without the key):
+  // a marker for this guard only, outside the hashed content, which verification does not trust.
+  // The chain counts as keyed when it holds the seal, or when its newest event was written by
+  // this version (a log that was empty at the upgrade gets no seal). The WHEN clause keeps the
+  // lookups off this version's own inserts and the seal lookup is one probe of the
+  // (event_type, seq) index.
+  '006_audit_chain_keyed_guard': {
+    async up(db: Kysely<any>): Promise<void> {
+      await db.schema.alterTable('audit_events').addColumn('hash_alg', 'text').execute();
+      const keyed = `EXISTS (SELECT 1 FROM audit_events WHERE event_type = 'audit.chain_keyed')
+        OR (SELECT hash_alg FROM audit_events ORDER BY seq DESC LIMIT 1) IS NOT NULL`;
+      const message = `${UNKEYED_WRITER_MESSAGE}; upgrade every replica (issue 17)`;
+      if (dialectOf(db) === 'postgres') {
+        await sql
+          .raw(
+            `CREATE FUNCTION audit_events_refuse_unkeyed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF ${keyed} THEN
+                RAISE EXCEPTION '${message}' USING ERRCODE = 'check_violation';
+              END IF;
+              RETURN NEW;
+            END
+            $$`,
+          )
+          .execute(db);
+        await sql`CREATE TRIGGER audit_events_keyed_only BEFORE INSERT ON audit_events
+          FOR EACH ROW WHEN (NEW.hash_alg IS NULL) EXECUTE FUNCTION audit_events_refuse_unkeyed()`.execute(db);
+        return;
+      }
+      await sql
+        .raw(
+          `CREATE TRIGGER audit_events_keyed_only BEFORE INSERT ON audit_events
+          WHEN NEW.hash_alg IS NULL AND (${keyed})
+          BEGIN SELECT RAISE(ABORT, '${message}'); END`,
+        )
+        .execute(db);
     },
   },
 };
