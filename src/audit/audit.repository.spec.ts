@@ -11,7 +11,7 @@ function row(seq: number, extra: Partial<AuditEventTable> = {}): AuditEventTable
     seq, id: `id-${seq}`, occurred_at: new Date(seq * 1000).toISOString(), event_type: 'launch.accepted',
     outcome: 'success', tenant_id: null, company_domain: null, acting_user: null, report_owner: null,
     item_url: null, launch_id: null, field: null, old_value: null, new_value: null, reason: null,
-    correlation_id: null, client_ip: null, user_agent: null, prev_hash: `p${seq}`, hash: `h${seq}`, ...extra,
+    correlation_id: null, client_ip: null, user_agent: null, prev_hash: `p${seq}`, hash: `h${seq}`, hash_alg: 'hmac-sha256', ...extra,
   };
 }
 

@@ -61,19 +61,21 @@ describe(AuditService.name, () => {
     return db.selectFrom('audit_events').selectAll().where('seq', '=', seq).executeTakeFirstOrThrow();
   }
 
+  /** An insert in SQL, hash_alg as the row has it (none in rows of versions without the chain key). */
   async function insertRaw(row: AuditEventTable): Promise<void> {
     await sql`INSERT INTO audit_events (seq, id, occurred_at, event_type, outcome, tenant_id, company_domain,
       acting_user, report_owner, item_url, launch_id, field, old_value, new_value, reason, correlation_id,
-      client_ip, user_agent, prev_hash, hash)
+      client_ip, user_agent, prev_hash, hash, hash_alg)
       VALUES (${row.seq}, ${row.id}, ${row.occurred_at}, ${row.event_type}, ${row.outcome}, ${row.tenant_id},
       ${row.company_domain}, ${row.acting_user}, ${row.report_owner}, ${row.item_url}, ${row.launch_id},
       ${row.field}, ${row.old_value}, ${row.new_value}, ${row.reason}, ${row.correlation_id}, ${row.client_ip},
-      ${row.user_agent}, ${row.prev_hash}, ${row.hash})`.execute(db);
+      ${row.user_agent}, ${row.prev_hash}, ${row.hash}, ${row.hash_alg ?? null})`.execute(db);
   }
 
   /** A forger's row: other content, a correct hash of its own (made with the chain key: the links still catch it), linked to `prevHash`. */
   async function forge(seq: number, prevHash: string): Promise<AuditEventTable> {
     const { hash: _, ...unhashed } = { ...(await rowAt(1)), seq, id: `forged-${seq}`, new_value: 'FORGED', prev_hash: prevHash };
+    // hash_alg (copied from #1) is no obstacle: anyone who can write a row can set it.
     return { ...unhashed, hash: keyedEventHash(unhashed, KEY) };
   }
 

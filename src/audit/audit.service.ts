@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { randomUUID } from 'node:crypto';
 import { AppConfig, type ConcurConfig } from '../config/index.js';
 import type { AuditEventTable } from '../database/database.types.js';
+import { KEYED_HASH_ALG } from '../database/migrations.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { AuditRepository } from './audit.repository.js';
 import type {
@@ -73,8 +74,8 @@ export function storableText(value: string | null | undefined, max: number): str
   return text;
 }
 
-/** The columns of one event but its place in the chain (seq, prev_hash, hash). */
-type EventBody = Omit<AuditEventTable, 'seq' | 'prev_hash' | 'hash'>;
+/** The columns of one event but its place in the chain (seq, prev_hash, hash, hash_alg). */
+type EventBody = Omit<AuditEventTable, 'seq' | 'prev_hash' | 'hash' | 'hash_alg'>;
 
 function eventBody(input: AuditEventInput): EventBody {
   return {
@@ -603,14 +604,15 @@ function headOf(row: AuditEventTable): AppendHead {
   return { seq: Number(row.seq), hash: row.hash, occurredAt: row.occurred_at };
 }
 
-/** `body` as the event after `head`: its seq, its link to the head's hash, and its own hash (an HMAC under `key`). */
+/** `body` as the event after `head`: its seq, its link to the head's hash, and its own hash (an HMAC under `key`, marked as such). */
 function chained(body: EventBody, head: AppendHead, key: Buffer): AuditEventTable {
   // Stamped before the append lock, a time could precede the head's (another replica got the
   // lock first, or an earlier member of the batch); times never go backwards along seq, which
   // time-range searches rely on.
   const occurredAt = head.occurredAt !== null && head.occurredAt > body.occurred_at ? head.occurredAt : body.occurred_at;
   const unhashed = { seq: head.seq + 1, ...body, occurred_at: occurredAt, prev_hash: head.hash };
-  return { ...unhashed, hash: keyedEventHash(unhashed, key) };
+  // hash_alg lets the database refuse rows of replicas without the chain key (migration 006).
+  return { ...unhashed, hash: keyedEventHash(unhashed, key), hash_alg: KEYED_HASH_ALG };
 }
 
 export interface EventInChain {

@@ -16,7 +16,10 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.join(',')}}`;
 }
 
-type HashedRow = Omit<AuditEventTable, 'hash'>;
+// hash_alg is left out on purpose: it marks the writer for the database's guard against replicas
+// without the chain key (migration 006), it is not content. Anyone who can write a row can write
+// it, so verification decides by the seal and the key alone.
+type HashedRow = Omit<AuditEventTable, 'hash' | 'hash_alg'>;
 
 // Listed, not spread: a column added later must not silently change the hash of old rows.
 const HASHED_COLUMNS = {
