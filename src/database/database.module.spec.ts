@@ -60,7 +60,7 @@ describe(DatabaseModule.name, () => {
     const db = moduleRef.get<Kysely<Database>>(DB);
     expect(await db.introspection.getTables()).toEqual([]);
     expect(warned).toHaveBeenCalledWith(
-      expect.stringMatching(/5 migration\(s\) pending: 001_initial, 002_audit_append_only, 003_audit_workbench, 004_oauth_token_geolocation, 005_claimed_nonces\. storage\.migrateOnStart is off/),
+      expect.stringMatching(/6 migration\(s\) pending: 001_initial, 002_audit_append_only, 003_audit_workbench, 004_oauth_token_geolocation, 005_claimed_nonces, 006_audit_chain_keyed_guard\. storage\.migrateOnStart is off/),
     );
     await moduleRef.close();
   });

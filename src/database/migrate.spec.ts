@@ -20,7 +20,7 @@ describe(migrateDatabase.name, () => {
     Object.assign(config.storage, { dataDir: dir, sqliteFile: 'c.db' });
     expect(await migrateDatabase(config)).toEqual({
       location: `SQLite ${join(dir, 'c.db')}`,
-      applied: ['001_initial', '002_audit_append_only', '003_audit_workbench', '004_oauth_token_geolocation', '005_claimed_nonces'],
+      applied: ['001_initial', '002_audit_append_only', '003_audit_workbench', '004_oauth_token_geolocation', '005_claimed_nonces', '006_audit_chain_keyed_guard'],
     });
     expect(await migrateDatabase(config)).toEqual({ location: `SQLite ${join(dir, 'c.db')}`, applied: [] });
   });

@@ -72,7 +72,7 @@ describe(ReadinessChecks.name, () => {
     db = createSqliteKysely(':memory:');
     const result = await run(null);
     expect(result.status).toBe('error');
-    expect(result.error).toHaveProperty('migrations.message', '5 migration(s) pending: 001_initial, 002_audit_append_only, 003_audit_workbench, 004_oauth_token_geolocation, 005_claimed_nonces');
+    expect(result.error).toHaveProperty('migrations.message', '6 migration(s) pending: 001_initial, 002_audit_append_only, 003_audit_workbench, 004_oauth_token_geolocation, 005_claimed_nonces, 006_audit_chain_keyed_guard');
     expect(result.info).toHaveProperty('database.status', 'up');
   });
 

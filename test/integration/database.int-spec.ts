@@ -12,7 +12,7 @@ import { migrateDatabase } from '../../src/database/migrate.js';
 import { APPEND_ONLY_MESSAGE, AUDIT_FILTER_COLUMNS, pendingMigrations, runMigrations } from '../../src/database/migrations.js';
 import { createTestDatabase, describeWith } from './services.js';
 
-const ALL = ['001_initial', '002_audit_append_only', '003_audit_workbench', '004_oauth_token_geolocation', '005_claimed_nonces'];
+const ALL = ['001_initial', '002_audit_append_only', '003_audit_workbench', '004_oauth_token_geolocation', '005_claimed_nonces', '006_audit_chain_keyed_guard'];
 
 describeWith(['postgres'], 'PostgreSQL store', () => {
   const dropped: Array<() => Promise<void>> = [];
