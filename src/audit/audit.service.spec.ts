@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AppConfig, ConcurConfig } from '../config/index.js';
 import { createSqliteKysely } from '../database/database.factory.js';
 import type { AuditEventTable, Database } from '../database/database.types.js';
-import { runMigrations } from '../database/migrations.js';
+import { KEYED_HASH_ALG, runMigrations, UNKEYED_WRITER_MESSAGE } from '../database/migrations.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { AuditRepository } from './audit.repository.js';
 import { AuditService, MAX_RECORDS_PER_COMMIT, interruptedAfterMs, storableText } from './audit.service.js';
@@ -553,6 +553,48 @@ describe(AuditService.name, () => {
       expect(await repository.findChainSeal()).toBeUndefined();
       expect(await service.verify()).toMatchObject({ intact: false, brokenAt: 1 });
       await service.onModuleDestroy();
+    });
+
+    describe('a replica of the previous version, during a rolling upgrade', () => {
+      /** One append as the previous version made it: a plain SHA-256 event after the head, a full row without hash_alg. */
+      async function oldReplicaAppends(): Promise<void> {
+        const head = await repository.head();
+        const unhashed = {
+          seq: head.seq + 1, id: `old-${head.seq + 1}`, occurred_at: new Date().toISOString(), event_type: 'launch.accepted', outcome: 'success',
+          tenant_id: 'sandbox', company_domain: null, acting_user: 'bob', report_owner: null, item_url: null, launch_id: null, field: null,
+          old_value: null, new_value: null, reason: null, correlation_id: null, client_ip: null, user_agent: null, prev_hash: head.hash,
+        };
+        await db.insertInto('audit_events').values({ ...unhashed, hash: eventHash(unhashed) }).execute();
+      }
+
+      it('appends until this version seals the log, then the database refuses it and the chain stays intact', async () => {
+        await writeUnkeyed(2);
+        await oldReplicaAppends();
+        await service.record(input());
+        expect((await rowAt(4)).event_type).toBe('audit.chain_keyed');
+        await expect(oldReplicaAppends()).rejects.toMatchObject({ message: `${UNKEYED_WRITER_MESSAGE}; upgrade every replica (issue 17)` });
+        await service.record(input());
+        expect((await allRows()).map((row) => [Number(row.seq), row.hash_alg])).toEqual([
+          [1, null], [2, null], [3, null], [4, KEYED_HASH_ALG], [5, KEYED_HASH_ALG], [6, KEYED_HASH_ALG],
+        ]);
+        expect(await service.verify()).toEqual({ intact: true, count: 6, firstSeq: 1, headSeq: 6, headHash: (await rowAt(6)).hash, unkeyedThroughSeq: 3 });
+      });
+
+      it('is refused after this version wrote into a log that had nothing to seal', async () => {
+        await service.record(input());
+        await expect(oldReplicaAppends()).rejects.toMatchObject({ message: expect.stringContaining(UNKEYED_WRITER_MESSAGE) });
+        expect(await service.verify()).toMatchObject({ intact: true, count: 1 });
+      });
+    });
+
+    it('verification ignores hash_alg: it is a marker for the database, not part of what is hashed', async () => {
+      await writeUnkeyed(2);
+      await recordMany(2);
+      await sql`DROP TRIGGER audit_events_no_update`.execute(db);
+      await sql`UPDATE audit_events SET hash_alg = CASE WHEN hash_alg IS NULL THEN ${KEYED_HASH_ALG} END`.execute(db);
+      expect((await allRows()).map((row) => row.hash_alg)).toEqual([KEYED_HASH_ALG, KEYED_HASH_ALG, null, null, null]);
+      expect(await service.verify()).toMatchObject({ intact: true, count: 5, unkeyedThroughSeq: 2 });
+      expect(await service.inspect('legacy-1')).toMatchObject({ hashMatches: true, keyed: false });
     });
 
     describe('a database-only forger cannot make a consistent chain', () => {
