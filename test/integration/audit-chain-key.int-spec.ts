@@ -8,7 +8,7 @@ import { eventHash, GENESIS_HASH, keyedEventHash } from '../../src/audit/hash-ch
 import { AppConfig } from '../../src/config/index.js';
 import { createPostgresKysely } from '../../src/database/database.factory.js';
 import type { AuditEventTable, Database } from '../../src/database/database.types.js';
-import { runMigrations } from '../../src/database/migrations.js';
+import { KEYED_HASH_ALG, runMigrations, UNKEYED_WRITER_MESSAGE } from '../../src/database/migrations.js';
 import { Metrics } from '../../src/metrics/metrics.service.js';
 import { createTestDatabase, describeWith } from './services.js';
 
@@ -84,6 +84,75 @@ describeWith(['postgres'], 'keyed audit chain on PostgreSQL', () => {
     const seals = await replicas[0].db.selectFrom('audit_events').select('seq').where('event_type', '=', 'audit.chain_keyed').execute();
     expect(seals.map((row) => Number(row.seq))).toEqual([3]);
     expect(await replicas[1].service.verify()).toMatchObject({ intact: true, count: 43, unkeyedThroughSeq: 2 });
+  });
+
+  /**
+   * One append as a replica of the previous version made it: under the append lock every replica
+   * takes, a plain SHA-256 event after the head, a full row without hash_alg. Whether the database took it.
+   */
+  async function oldReplicaAppends(db: Kysely<Database>, n: number): Promise<'written' | 'refused'> {
+    try {
+      await db.transaction().execute(async (trx) => {
+        await sql`SELECT pg_advisory_xact_lock(7264001002)`.execute(trx);
+        const head = await trx.selectFrom('audit_events').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+        const seq = Number(head?.seq ?? 0) + 1;
+        const unhashed = {
+          seq, id: `old-${n}`, occurred_at: new Date().toISOString(), event_type: 'launch.accepted', outcome: 'success', tenant_id: 'sandbox',
+          company_domain: null, acting_user: `old-${n}`, report_owner: null, item_url: null, launch_id: null, field: null, old_value: null,
+          new_value: null, reason: null, correlation_id: null, client_ip: null, user_agent: null, prev_hash: head?.hash ?? GENESIS_HASH,
+        };
+        await trx.insertInto('audit_events').values({ ...unhashed, hash: eventHash(unhashed) }).execute();
+      });
+      return 'written';
+    } catch (err) {
+      if ((err as { message?: string }).message === `${UNKEYED_WRITER_MESSAGE}; upgrade every replica (issue 17)`) return 'refused';
+      throw err;
+    }
+  }
+
+  it('a replica of the previous version appends until the seal, then the database refuses it (check_violation)', async () => {
+    const { db, service } = replica();
+    await runMigrations(db);
+    await writeLegacy(db, 2);
+    expect(await oldReplicaAppends(db, 1)).toBe('written');
+    await service.record({ type: 'launch.accepted', outcome: 'success' });
+    await expect(
+      db.insertInto('audit_events').values({ ...(await db.selectFrom('audit_events').selectAll().where('seq', '=', 1).executeTakeFirstOrThrow()), seq: 6, id: 'old-x', hash_alg: undefined }).execute(),
+    ).rejects.toMatchObject({ code: '23514', message: `${UNKEYED_WRITER_MESSAGE}; upgrade every replica (issue 17)` });
+    expect(await oldReplicaAppends(db, 2)).toBe('refused');
+    const rows = await db.selectFrom('audit_events').select(['seq', 'event_type', 'hash_alg']).orderBy('seq').execute();
+    expect(rows.map((row) => [Number(row.seq), row.event_type, row.hash_alg])).toEqual([
+      [1, 'launch.accepted', null],
+      [2, 'launch.accepted', null],
+      [3, 'launch.accepted', null],
+      [4, 'audit.chain_keyed', KEYED_HASH_ALG],
+      [5, 'launch.accepted', KEYED_HASH_ALG],
+    ]);
+    expect(await service.verify()).toMatchObject({ intact: true, count: 5, unkeyedThroughSeq: 3 });
+  });
+
+  it('old and new replicas appending side by side leave a chain that verifies', async () => {
+    const replicas = [replica(), replica()];
+    await runMigrations(replicas[0].db);
+    await writeLegacy(replicas[0].db, 3);
+    const old = { db: createPostgresKysely(database.url, 2) };
+    pools.push(old.db);
+    const [outcomes] = await Promise.all([
+      (async () => {
+        const seen: Array<'written' | 'refused'> = [];
+        for (let n = 0; n < 30; n++) seen.push(await oldReplicaAppends(old.db, n));
+        return seen;
+      })(),
+      ...replicas.flatMap(({ service }, r) => Array.from({ length: 15 }, (_, i) => service.record({ type: 'launch.accepted', outcome: 'success', actingUser: `r${r}-${i}` }))),
+    ]);
+    const rows = await old.db.selectFrom('audit_events').selectAll().orderBy('seq').execute();
+    const seal = rows.find((row) => row.event_type === 'audit.chain_keyed')!;
+    const written = outcomes.filter((o) => o === 'written').length;
+    expect(outcomes.slice(written).every((o) => o === 'refused')).toBe(true);
+    expect(rows).toHaveLength(3 + written + 1 + 30);
+    expect(Number(seal.seq)).toBe(3 + written + 1);
+    for (const row of rows) expect(row.hash_alg).toBe(Number(row.seq) < Number(seal.seq) ? null : KEYED_HASH_ALG);
+    expect(await replicas[1].service.verify()).toMatchObject({ intact: true, count: rows.length, unkeyedThroughSeq: Number(seal.seq) - 1 });
   });
 
   it('a forger with only the database cannot rehash a consistent chain', async () => {
