@@ -111,6 +111,7 @@ describeWith(['postgres'], 'PostgreSQL store', () => {
         ['user_agent', 'text', true],
         ['prev_hash', 'text', false],
         ['hash', 'text', false],
+        ['hash_alg', 'text', true],
       ]);
       expect(tokens?.columns.map((c) => [c.name, c.isNullable])).toEqual([
         ['tenant_id', false],
