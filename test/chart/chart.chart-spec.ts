@@ -418,6 +418,16 @@ describe('NOTES', () => {
     expect(text).not.toContain('WARNING');
   });
 
+  it('PostgreSQL: replicas of a version without the chain key are refused once the log is keyed; how to avoid it', () => {
+    const text = notesOf(PRODUCTION);
+    expect(text).toContain('once a new pod has keyed the log, the database refuses the audit\n   events of pods of the previous version');
+    expect(text).toContain('kubectl --namespace connector scale deployment/ci-release-concur-launch-connector --replicas=0');
+    expect(text).toMatch(/an autoscaler does not scale up from zero\), with --replicas=3\./);
+    expect(notesOf(PRODUCTION, { 'autoscaling.enabled': false, replicaCount: 2 })).not.toContain('autoscaler');
+    // SQLite: one pod, recreated; no old pod writes beside a new one.
+    expect(notesOf(EMBEDDED)).not.toContain('--replicas=0');
+  });
+
   it('existing Secret: the keys it must hold, and no hook copy to clean up', () => {
     const text = notesOf(EXISTING_SECRET);
     expect(text).toMatch(/Secrets come from Secret concur-connector-secrets, which must hold the keys:\n {2}CONNECTOR_ENCRYPTION_KEY\n {2}CONNECTOR_AUDIT_CHAIN_KEY\n {2}DATABASE_URL\n/);
