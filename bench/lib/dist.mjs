@@ -14,7 +14,7 @@ export async function fromDist(path) {
 
 export const COLUMNS = [
   'seq', 'id', 'occurred_at', 'event_type', 'outcome', 'tenant_id', 'company_domain', 'acting_user', 'report_owner', 'item_url',
-  'launch_id', 'field', 'old_value', 'new_value', 'reason', 'correlation_id', 'client_ip', 'user_agent', 'prev_hash', 'hash',
+  'launch_id', 'field', 'old_value', 'new_value', 'reason', 'correlation_id', 'client_ip', 'user_agent', 'prev_hash', 'hash', 'hash_alg',
 ];
 
 /** --name value / --name=value / --flag, into an object; numbers accept 1_000_000 and 1e6. */
