@@ -15,6 +15,7 @@ import type {
   ChainHead,
   ChainVerification,
 } from './audit.types.js';
+import { nextTurn } from '../common/next-turn.js';
 import { AUDIT_CHAIN_KEY, loadChainKey } from './chain-key.js';
 import { canonicalJson, type ChainHashing, eventHash, expectedHash, GENESIS_HASH, keyedEventHash, sameHash, verifyChain } from './hash-chain.js';
 
@@ -32,11 +33,6 @@ const MAX_APPEND_ATTEMPTS = 5;
  * process commits many launches per fsync, small enough that one transaction stays short.
  */
 export const MAX_RECORDS_PER_COMMIT = 100;
-/**
- * Taken when this module loads, so a test's fake timers cannot stall durable writes: a batch
- * waits one turn of the event loop for the records of requests already received.
- */
-const nextTurn = ((schedule: typeof setImmediate) => () => new Promise<void>((resolve) => schedule(resolve)))(setImmediate);
 /** How often each replica looks for interrupted updates on PostgreSQL. */
 const RECONCILE_INTERVAL_MS = 60_000;
 /** How far back beyond the threshold a periodic run looks: many missed intervals, then the start-up scan takes over. */

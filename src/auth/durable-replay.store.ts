@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { SecretBox } from '../concur/secret-box.js';
 import type { ClaimedNonceRepository, ClaimedNonceRow } from './claimed-nonce.repository.js';
+import { nextTurn } from '../common/next-turn.js';
 import { sharedStoreUnavailable } from './redis-keys.js';
 import { ReplayStore, tenantOfNonceKey } from './replay.store.js';
 
@@ -26,9 +27,10 @@ interface PendingClaim {
  * database; a fast-store miss (a first use, or a nonce the fast store forgot) is decided by
  * the database insert, which fails on conflict. A genuine first launch costs one insert.
  *
- * Claims arriving while an insert is under way share the next one (group commit, as the audit
- * log does): on SQLite every commit is an fsync, and one per launch would cap launches at the
- * disk's fsync rate.
+ * Claims share inserts (group commit, as the audit log does): an insert first waits one turn of
+ * the event loop for the claims of the requests read meanwhile, and claims arriving while it runs
+ * go into the next. On SQLite every commit is an fsync, and one per launch would cap launches at
+ * the disk's fsync rate.
  */
 export class DurableReplayStore extends ReplayStore {
   private hashKey?: Buffer;
@@ -72,6 +74,8 @@ export class DurableReplayStore extends ReplayStore {
     this.flushing = true;
     try {
       while (this.queue.length) {
+        // Let the claims of the requests read in this turn join: the insert never yields to I/O.
+        await nextTurn();
         const batch = this.queue.splice(0, MAX_BATCH);
         const rows = new Map(batch.map((claim) => [claim.row.nonce_hash, claim.row]));
         let inserted: Set<string>;
