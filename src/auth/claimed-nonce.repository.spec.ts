@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Kysely } from 'kysely';
-import { createSqliteKysely } from '../database/database.factory.js';
 import type { Database } from '../database/database.types.js';
-import { runMigrations } from '../database/migrations.js';
+import { claimedNonceRecord } from './claimed-nonce.fixture.js';
 import { ClaimedNonceRepository } from './claimed-nonce.repository.js';
 
 const row = (hash: string, claimedAt = '2026-01-01T00:00:00.000Z') => ({ nonce_hash: hash, tenant_id: 'acme', claimed_at: claimedAt });
@@ -12,9 +11,7 @@ describe(ClaimedNonceRepository.name, () => {
   let repository: ClaimedNonceRepository;
 
   beforeEach(async () => {
-    db = createSqliteKysely(':memory:');
-    await runMigrations(db);
-    repository = new ClaimedNonceRepository(db);
+    ({ db, repository } = await claimedNonceRecord());
   });
 
   afterEach(async () => {

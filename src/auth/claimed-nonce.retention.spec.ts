@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import { AppConfig } from '../config/index.js';
 import { createSqliteKysely } from '../database/database.factory.js';
 import type { Database } from '../database/database.types.js';
-import { runMigrations } from '../database/migrations.js';
+import { claimedNonceRecord } from './claimed-nonce.fixture.js';
 import { ClaimedNonceRepository } from './claimed-nonce.repository.js';
 import { ClaimedNonceRetention, PURGE_BATCH, replayRetentionDays } from './claimed-nonce.retention.js';
 
@@ -31,9 +31,7 @@ describe(ClaimedNonceRetention.name, () => {
   let repository: ClaimedNonceRepository;
 
   beforeEach(async () => {
-    db = createSqliteKysely(':memory:');
-    await runMigrations(db);
-    repository = new ClaimedNonceRepository(db);
+    ({ db, repository } = await claimedNonceRecord());
   });
 
   afterEach(async () => {

@@ -4,10 +4,9 @@ import type { Kysely } from 'kysely';
 import { PageException } from '../common/page.exception.js';
 import { SecretBox } from '../concur/secret-box.js';
 import { AppConfig } from '../config/index.js';
-import { createSqliteKysely } from '../database/database.factory.js';
 import type { Database } from '../database/database.types.js';
-import { runMigrations } from '../database/migrations.js';
-import { ClaimedNonceRepository } from './claimed-nonce.repository.js';
+import { claimedNonceRecord } from './claimed-nonce.fixture.js';
+import type { ClaimedNonceRepository } from './claimed-nonce.repository.js';
 import { CLAIMED_NONCE_KEY_PURPOSE, DurableReplayStore } from './durable-replay.store.js';
 import { MemoryReplayStore, nonceKey } from './replay.store.js';
 
@@ -26,9 +25,7 @@ describe(DurableReplayStore.name, () => {
   const now = Date.parse('2026-03-01T12:00:00.000Z');
 
   beforeEach(async () => {
-    db = createSqliteKysely(':memory:');
-    await runMigrations(db);
-    repository = new ClaimedNonceRepository(db);
+    ({ db, repository } = await claimedNonceRecord());
   });
 
   afterEach(async () => {
